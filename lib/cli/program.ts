@@ -2,6 +2,14 @@ import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
 import { CliExit, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./exit.ts";
 import { registerVersion } from "./version.ts";
+import { registerCheck } from "./check.ts";
+import { registerStatus } from "./status.ts";
+import { registerStates } from "./states.ts";
+import { registerWatch } from "./watch.ts";
+import { registerDemote } from "./demote.ts";
+import { registerResync } from "./resync.ts";
+import { registerMaintenance } from "./maintenance.ts";
+import { registerReload } from "./reload.ts";
 
 /**
  * One registration function a command, in the order `pfsyncd help` lists them.
@@ -9,6 +17,14 @@ import { registerVersion } from "./version.ts";
  */
 const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerVersion,
+  registerCheck,
+  registerStatus,
+  registerStates,
+  registerWatch,
+  registerDemote,
+  registerResync,
+  registerMaintenance,
+  registerReload,
 ];
 
 export function buildProgram(): Command {

@@ -1,0 +1,236 @@
+/**
+ * Bulk update (spec pfsync.md §7). The requester asks with an all-zero UREQ,
+ * retries every 5 s up to 12 times, holds CARP preemption back while waiting
+ * and counts the states that arrive; the responder answers with BUS START,
+ * walks its table in paced batches of full UPD packets, then BUS END.
+ *
+ * Both halves are driven with an explicit `now` (ms) and keep deadlines, never
+ * timers. The responder implements the intended per-tick continuation (the
+ * FreeBSD 5.x/6.x port stopped after the first batch, §7.5) and walks slots
+ * from a cursor, as OpenBSD 4.1 walks from a remembered position.
+ */
+import type { StateTable } from "../state/table.ts";
+import { PFSYNC_BUS_END, PFSYNC_BUS_START } from "./records.ts";
+import type { PfsyncSender } from "./sender.ts";
+
+export const HOLD_REASON = "pfsync bulk update";
+
+export type BulkEffect =
+  | { readonly type: "request" }
+  | { readonly type: "hold"; readonly on: boolean; readonly reason: string }
+  | { readonly type: "log"; readonly message: string };
+
+export type BulkOutcome = "none" | "pending" | "done" | "gave-up";
+
+export interface BulkRequesterOptions {
+  readonly retryMs?: number;
+  readonly maxTries?: number;
+  /** The peer's state limit, for the wait after BUS START (pf default 10000). */
+  readonly stateLimit?: number;
+  /** One responder tick in ms (BSD: 1/hz). */
+  readonly tickMs?: number;
+  readonly maxRecords?: number;
+}
+
+export interface BulkRequesterStatus {
+  readonly outcome: BulkOutcome;
+  readonly pending: boolean;
+  readonly tries: number;
+  readonly received: number;
+  readonly requestedAt?: number;
+  readonly finishedAt?: number;
+}
+
+export class BulkRequester {
+  private readonly retryMs: number;
+  private readonly maxTries: number;
+  private readonly startWaitMs: number;
+  private pending = false;
+  private tries = 0;
+  private deadline: number | undefined;
+  private requestedAt: number | undefined;
+  private finishedAt: number | undefined;
+  private received = 0;
+  private outcome: BulkOutcome = "none";
+
+  constructor(options: BulkRequesterOptions = {}) {
+    this.retryMs = options.retryMs ?? 5000;
+    this.maxTries = options.maxTries ?? 12;
+    const perPacket = options.maxRecords ?? 6;
+    this.startWaitMs = Math.max(
+      this.retryMs,
+      Math.ceil((options.stateLimit ?? 10000) / perPacket) * (options.tickMs ?? 10),
+    );
+  }
+
+  get isPending(): boolean {
+    return this.pending;
+  }
+
+  /** At start, on link-up and on `resync`: ask again (holding preemption if not yet held). */
+  start(now: number): BulkEffect[] {
+    const effects: BulkEffect[] = [];
+    if (!this.pending) effects.push({ type: "hold", on: true, reason: HOLD_REASON });
+    this.pending = true;
+    this.outcome = "pending";
+    this.tries = 0;
+    this.received = 0;
+    this.requestedAt = now;
+    this.finishedAt = undefined;
+    this.deadline = now + this.retryMs;
+    effects.push({ type: "request" }, { type: "log", message: "pfsync: bulk update requested" });
+    return effects;
+  }
+
+  onBusStart(now: number): BulkEffect[] {
+    if (!this.pending) return [];
+    this.deadline = now + this.startWaitMs;
+    return [{ type: "log", message: "pfsync: bulk update started by peer" }];
+  }
+
+  /**
+   * BUS END counts only if the responder began serving at or after our latest
+   * request, translated into our clock (§7.3; one second of slack for the two
+   * hosts rounding their clocks differently).
+   */
+  onBusEnd(endtimeSeconds: number, now: number): BulkEffect[] {
+    if (!this.pending || this.requestedAt === undefined) return [];
+    const servedFrom = Math.floor(now / 1000) - endtimeSeconds + 1;
+    if (servedFrom < Math.floor(this.requestedAt / 1000)) {
+      return [{ type: "log", message: "pfsync: bulk update end with bad timestamp ignored" }];
+    }
+    return this.finish(now, "done", `pfsync: bulk update done, ${this.received} states`);
+  }
+
+  /** A full state arrived while waiting: progress, and proof the responder is alive. */
+  onState(now: number): void {
+    if (!this.pending) return;
+    this.received++;
+    if (this.deadline !== undefined && this.deadline < now + this.retryMs) {
+      this.deadline = now + this.retryMs;
+    }
+  }
+
+  tick(now: number): BulkEffect[] {
+    if (!this.pending || this.deadline === undefined || now < this.deadline) return [];
+    if (this.tries < this.maxTries) {
+      this.tries++;
+      this.deadline = now + this.retryMs;
+      return [{ type: "request" }, {
+        type: "log",
+        message: `pfsync: bulk update retry ${this.tries}`,
+      }];
+    }
+    return this.finish(now, "gave-up", "pfsync: bulk update failed, giving up");
+  }
+
+  nextDeadline(): number | undefined {
+    return this.pending ? this.deadline : undefined;
+  }
+
+  status(): BulkRequesterStatus {
+    return {
+      outcome: this.outcome,
+      pending: this.pending,
+      tries: this.tries,
+      received: this.received,
+      ...(this.requestedAt === undefined ? {} : { requestedAt: this.requestedAt }),
+      ...(this.finishedAt === undefined ? {} : { finishedAt: this.finishedAt }),
+    };
+  }
+
+  private finish(now: number, outcome: BulkOutcome, message: string): BulkEffect[] {
+    this.pending = false;
+    this.outcome = outcome;
+    this.tries = 0;
+    this.deadline = undefined;
+    this.finishedAt = now;
+    return [{ type: "hold", on: false, reason: HOLD_REASON }, { type: "log", message }];
+  }
+}
+
+export interface BulkResponderOptions {
+  readonly hostId: number;
+  /** Delay before the first batch (BSD: 1 s). */
+  readonly firstDelayMs?: number;
+  /** Pause between batches. */
+  readonly tickMs?: number;
+  /** Packets per batch (BSD sent one); each packet holds the sender's maxRecords states. */
+  readonly batchPackets?: number;
+}
+
+export class BulkResponder {
+  private readonly table: StateTable;
+  private readonly sender: PfsyncSender;
+  private readonly hostId: number;
+  private readonly firstDelayMs: number;
+  private readonly tickMs: number;
+  private readonly batchPackets: number;
+  private active = false;
+  private cursor = 0;
+  private requestedAt = 0;
+  private nextAt: number | undefined;
+  private sent = 0;
+
+  constructor(table: StateTable, sender: PfsyncSender, options: BulkResponderOptions) {
+    this.table = table;
+    this.sender = sender;
+    this.hostId = options.hostId;
+    this.firstDelayMs = options.firstDelayMs ?? 1000;
+    this.tickMs = options.tickMs ?? 2;
+    this.batchPackets = options.batchPackets ?? 100;
+  }
+
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  get statesSent(): number {
+    return this.sent;
+  }
+
+  /** An all-zero UREQ arrived: (re)start the walk; BUS START only when our own sync is ok. */
+  onRequest(now: number, syncOk: boolean): void {
+    this.active = true;
+    this.cursor = 0;
+    this.sent = 0;
+    this.requestedAt = now;
+    this.nextAt = now + this.firstDelayMs;
+    if (syncOk) {
+      this.sender.bulkStatus({ creatorId: this.hostId, endtime: 0, status: PFSYNC_BUS_START });
+    }
+  }
+
+  /** Sends the due batch; returns the number of states queued. */
+  tick(now: number, syncOk: boolean): number {
+    if (!this.active || this.nextAt === undefined || now < this.nextAt) return 0;
+    const budget = this.batchPackets * this.sender.maxRecords;
+    let queued = 0;
+    while (queued < budget) {
+      const slot = this.table.nextSlot(this.cursor);
+      if (slot < 0) break;
+      this.cursor = slot + 1;
+      const state = this.table.stateAt(slot);
+      if (state === undefined || state.syncFlags & 0x01) continue;
+      this.sender.fullUpdate(state);
+      queued++;
+    }
+    this.sender.flushReplies();
+    this.sent += queued;
+    if (queued < budget) {
+      this.active = false;
+      this.nextAt = undefined;
+      if (syncOk) {
+        const endtime = Math.floor(now / 1000) - Math.floor(this.requestedAt / 1000);
+        this.sender.bulkStatus({ creatorId: this.hostId, endtime, status: PFSYNC_BUS_END });
+      }
+    } else {
+      this.nextAt = now + this.tickMs;
+    }
+    return queued;
+  }
+
+  nextDeadline(): number | undefined {
+    return this.active ? this.nextAt : undefined;
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * PfsyncEngine: sender, receiver, bulk update and authentication over one
+ * StateTable, driven through narrow ports. The driver feeds it packets
+ * (`receive`), time (`tick`) and configuration events (`start`, `linkUp`,
+ * `resync`); local table changes arrive through the table's events, and
+ * only changes of origin "local" are announced — learned states never echo.
+ */
+import type { StateTable, TableEvent } from "../state/table.ts";
+import { type AuthMode, PfsyncAuth } from "./auth.ts";
+import { type BulkEffect, BulkRequester, BulkResponder } from "./bulk.ts";
+import { INADDR_PFSYNC_GROUP } from "./header.ts";
+import { PfsyncReceiver, type ReceiveMeta, type ReceiveVerdict } from "./receiver.ts";
+import { PfsyncSender } from "./sender.ts";
+import { newPfsyncStats, type PfsyncStats } from "./stats.ts";
+
+export interface PfsyncPorts {
+  /** Hands one pfsync payload to IP output; throwing (or rejecting) counts `oerrors`. */
+  send(bytes: Uint8Array, to: string): void | Promise<void>;
+  /** Milliseconds (monotonic or wall; only differences matter, plus auth seeding). */
+  now(): number;
+  log(level: "info" | "warn" | "debug", message: string): void;
+  /** Hold CARP preemption back while a bulk update is pending. */
+  holdPreemption(on: boolean, reason: string): void;
+}
+
+export interface PfsyncEngineConfig {
+  readonly syncif?: string;
+  /** Unicast destination instead of 224.0.0.240 (6.x `syncpeer`). */
+  readonly syncpeer?: string;
+  /** This host's creator id (pf hostid). */
+  readonly hostId: number;
+  readonly maxupd?: number;
+  /** MTU of the sync interface (records per packet). */
+  readonly mtu?: number;
+  readonly sendIntervalMs?: number;
+  readonly auth?: { readonly key: Uint8Array; readonly mode: AuthMode };
+  readonly af6?: number;
+  readonly staleDetection?: boolean;
+  readonly bulk?: {
+    readonly retryMs?: number;
+    readonly maxTries?: number;
+    readonly firstDelayMs?: number;
+    readonly tickMs?: number;
+    readonly batchPackets?: number;
+  };
+}
+
+export interface PfsyncStatus {
+  readonly syncif: string | null;
+  readonly syncpeer: string | null;
+  readonly maxupd: number;
+  readonly maxRecords: number;
+  readonly bulk: ReturnType<BulkRequester["status"]> & {
+    readonly serving: boolean;
+    readonly served: number;
+  };
+  readonly stats: PfsyncStats;
+}
+
+export class PfsyncEngine {
+  readonly stats: PfsyncStats = newPfsyncStats();
+  readonly sender: PfsyncSender;
+  private readonly table: StateTable;
+  private readonly ports: PfsyncPorts;
+  private readonly config: PfsyncEngineConfig;
+  private readonly requester: BulkRequester;
+  private readonly responder: BulkResponder;
+  private readonly receiver: PfsyncReceiver;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(table: StateTable, ports: PfsyncPorts, config: PfsyncEngineConfig) {
+    this.table = table;
+    this.ports = ports;
+    this.config = config;
+    const auth = config.auth
+      ? new PfsyncAuth({ key: config.auth.key, mode: config.auth.mode, now: ports.now })
+      : undefined;
+    this.sender = new PfsyncSender({
+      maxupd: config.maxupd,
+      mtu: config.mtu,
+      compress: config.syncif !== undefined,
+      intervalMs: config.sendIntervalMs,
+      auth,
+    });
+    this.requester = new BulkRequester({
+      retryMs: config.bulk?.retryMs,
+      maxTries: config.bulk?.maxTries,
+      maxRecords: this.sender.maxRecords,
+    });
+    this.responder = new BulkResponder(table, this.sender, {
+      hostId: config.hostId,
+      firstDelayMs: config.bulk?.firstDelayMs,
+      tickMs: config.bulk?.tickMs,
+      batchPackets: config.bulk?.batchPackets,
+    });
+    this.receiver = new PfsyncReceiver({
+      table,
+      sender: this.sender,
+      stats: this.stats,
+      requester: this.requester,
+      responder: this.responder,
+      auth,
+      enabled: () => this.enabled,
+      syncOk: () => !this.requester.isPending,
+      af6: config.af6,
+      staleDetection: config.staleDetection,
+    });
+  }
+
+  get enabled(): boolean {
+    return this.config.syncif !== undefined || this.config.syncpeer !== undefined;
+  }
+
+  /** Subscribes to the table and asks the peers for their states. */
+  start(): void {
+    if (!this.unsubscribe) this.unsubscribe = this.table.on((event) => this.onTableEvent(event));
+    this.resync();
+  }
+
+  stop(): void {
+    this.sender.flush();
+    this.drain();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
+  /** The sync link came (back) up. */
+  linkUp(): void {
+    this.resync();
+  }
+
+  /** `pfsyncd resync`: a new bulk request. */
+  resync(): void {
+    if (!this.enabled) return;
+    this.apply(this.requester.start(this.ports.now()));
+    this.drain();
+  }
+
+  /** A local "flush states": one CLR for our creator id (peers drop only those). */
+  clearStates(ifname = ""): void {
+    if (!this.enabled) return;
+    this.sender.clear({ ifname, creatorId: this.config.hostId });
+    this.drain();
+  }
+
+  receive(meta: ReceiveMeta, bytes: Uint8Array): ReceiveVerdict {
+    const result = this.receiver.receive(meta, bytes, this.ports.now());
+    this.apply(result.effects);
+    this.drain();
+    return result.verdict;
+  }
+
+  tick(now = this.ports.now()): void {
+    this.sender.tick(now);
+    this.responder.tick(now, !this.requester.isPending);
+    this.apply(this.requester.tick(now));
+    this.drain();
+  }
+
+  /** When `tick` next has work, or undefined. */
+  nextDeadline(): number | undefined {
+    const times = [
+      this.sender.nextDeadline(),
+      this.responder.nextDeadline(),
+      this.requester.nextDeadline(),
+    ]
+      .filter((t): t is number => t !== undefined);
+    return times.length ? Math.min(...times) : undefined;
+  }
+
+  status(): PfsyncStatus {
+    return {
+      syncif: this.config.syncif ?? null,
+      syncpeer: this.config.syncpeer ?? null,
+      maxupd: this.sender.maxupd,
+      maxRecords: this.sender.maxRecords,
+      bulk: {
+        ...this.requester.status(),
+        serving: this.responder.isActive,
+        served: this.responder.statesSent,
+      },
+      stats: { ...this.stats },
+    };
+  }
+
+  private onTableEvent(event: TableEvent): void {
+    if (event.origin !== "local" || !this.enabled) return;
+    const now = this.ports.now();
+    if (event.type === "insert") this.sender.insert(event.state, now);
+    else if (event.type === "update") this.sender.update(event.state, now);
+    else this.sender.delete(event.state, now);
+    this.drain();
+  }
+
+  private apply(effects: readonly BulkEffect[]): void {
+    for (const effect of effects) {
+      if (effect.type === "request") this.sender.bulkRequest();
+      else if (effect.type === "hold") this.ports.holdPreemption(effect.on, effect.reason);
+      else this.ports.log("info", effect.message);
+    }
+  }
+
+  private drain(): void {
+    const defaultTo = this.config.syncpeer ?? INADDR_PFSYNC_GROUP;
+    for (const out of this.sender.take()) {
+      const to = out.to ?? defaultTo;
+      try {
+        const pending = this.ports.send(out.bytes, to);
+        this.stats.opackets++;
+        if (pending instanceof Promise) {
+          pending.catch((error) => this.sendFailed(to, error));
+        }
+      } catch (error) {
+        this.sendFailed(to, error);
+      }
+    }
+  }
+
+  private sendFailed(to: string, error: unknown): void {
+    this.stats.oerrors++;
+    this.ports.log(
+      "warn",
+      `pfsync: send to ${to} failed: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+}

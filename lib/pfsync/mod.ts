@@ -1,0 +1,57 @@
+export * from "./header.ts";
+export * from "./records.ts";
+export { actionName, ACTIONS, type ActionSpec, type CountRule, recordCount } from "./actions.ts";
+export {
+  checkFrame,
+  type DecodedFrame,
+  decodeFrame,
+  encodeFrame,
+  frameLength,
+  maxRecordsForMtu,
+  PFSYNC_IF_MTU,
+  type PfsyncMessage,
+} from "./frame.ts";
+export { type IPv4Envelope, unwrapIPv4, wrapIPv4 } from "./ip.ts";
+export {
+  formatPfsyncStats,
+  isPfsyncCounter,
+  newPfsyncStats,
+  PFSYNC_COUNTERS,
+  type PfsyncCounter,
+  type PfsyncStats,
+} from "./stats.ts";
+export { type Outgoing, PfsyncSender, type SenderOptions } from "./sender.ts";
+export { judgeCompressedUpdate, judgeFullUpdate, seqAfter, type StaleVerdict } from "./stale.ts";
+export {
+  PfsyncReceiver,
+  type ReceiveMeta,
+  type ReceiverDeps,
+  type ReceiveResult,
+  type ReceiveVerdict,
+} from "./receiver.ts";
+export {
+  type BulkEffect,
+  type BulkOutcome,
+  BulkRequester,
+  type BulkRequesterOptions,
+  type BulkRequesterStatus,
+  BulkResponder,
+  type BulkResponderOptions,
+  HOLD_REASON,
+} from "./bulk.ts";
+export {
+  AUTH_MAGIC,
+  AUTH_TRAILER_SIZE,
+  type AuthMode,
+  type AuthOptions,
+  type AuthVerdict,
+  parseAuthKey,
+  PfsyncAuth,
+  readAuthKeyFile,
+} from "./auth.ts";
+export {
+  PfsyncEngine,
+  type PfsyncEngineConfig,
+  type PfsyncPorts,
+  type PfsyncStatus,
+} from "./engine.ts";

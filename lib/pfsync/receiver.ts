@@ -1,0 +1,246 @@
+/**
+ * The pfsync receiver (spec pfsync.md §6): admission checks in kernel order,
+ * each drop counted by name, then per-action processing against the
+ * StateTable through a table indexed by action code. It performs no I/O:
+ * replies go into the sender's outbox, bulk-update effects are returned.
+ * Network input never throws out of `receive`: DecodeErrors are counted, any
+ * other exception is a bug and propagates.
+ */
+import { DecodeError } from "../bytes/errors.ts";
+import type { Origin, StateTable } from "../state/table.ts";
+import type { State, StateKey, StatePeer } from "../state/types.ts";
+import {
+  AF_INET,
+  AF_INET6_FREEBSD,
+  PFTM_MAX,
+  SYNC_FLAG_STALE,
+  TCP_STATE_MAX,
+} from "../state/types.ts";
+import type { PfsyncAuth } from "./auth.ts";
+import type { BulkEffect, BulkRequester, BulkResponder } from "./bulk.ts";
+import { decodeFrame } from "./frame.ts";
+import * as H from "./header.ts";
+import type * as R from "./records.ts";
+import { isBulkRequest, PFSYNC_BUS_END, PFSYNC_BUS_START } from "./records.ts";
+import type { PfsyncSender } from "./sender.ts";
+import { judgeCompressedUpdate, judgeFullUpdate } from "./stale.ts";
+import { isPfsyncCounter, type PfsyncStats } from "./stats.ts";
+
+export interface ReceiveMeta {
+  readonly ttl: number;
+  /** Whether the packet arrived on the configured sync interface. */
+  readonly onSyncInterface: boolean;
+  /** IPv4 source address: the peer's identity and the UREQ destination. */
+  readonly source: string;
+}
+
+export type ReceiveVerdict =
+  | { readonly accepted: true; readonly action: number; readonly records: number }
+  | { readonly accepted: false; readonly reason: string };
+
+export interface ReceiveResult {
+  readonly verdict: ReceiveVerdict;
+  readonly effects: readonly BulkEffect[];
+}
+
+export interface ReceiverDeps {
+  readonly table: StateTable;
+  readonly sender: PfsyncSender;
+  readonly stats: PfsyncStats;
+  readonly requester: BulkRequester;
+  readonly responder: BulkResponder;
+  readonly auth?: PfsyncAuth;
+  /** False when no sync interface (or peer) is configured: drop silently. */
+  readonly enabled: () => boolean;
+  /** Our own sync-ok flag (no bulk update pending). */
+  readonly syncOk: () => boolean;
+  /** This host's AF_INET6 number: 28 (FreeBSD, default) or 24 (OpenBSD). */
+  readonly af6?: number;
+  /** 6.x stale detection (default on); off = 5.4 unconditional overwrite. */
+  readonly staleDetection?: boolean;
+}
+
+interface Context {
+  readonly now: number;
+  readonly source: string;
+  readonly origin: Origin;
+  readonly effects: BulkEffect[];
+}
+
+type Handler = (records: readonly never[], ctx: Context) => void;
+
+export class PfsyncReceiver {
+  private readonly d: ReceiverDeps;
+  private readonly af6: number;
+  private readonly staleDetection: boolean;
+  private readonly handlers: readonly Handler[];
+
+  constructor(deps: ReceiverDeps) {
+    this.d = deps;
+    this.af6 = deps.af6 ?? AF_INET6_FREEBSD;
+    this.staleDetection = deps.staleDetection ?? true;
+    // Indexed by action code (PFSYNC_ACT_*).
+    this.handlers = [
+      (r: readonly R.StateClear[], c) => this.onClear(r, c),
+      (r: readonly State[], c) => this.onInsert(r, c),
+      (r: readonly State[], c) => this.onUpdate(r, c),
+      (r: readonly State[], c) => this.onDelete(r, c),
+      (r: readonly R.CompressedUpdate[], c) => this.onCompressedUpdate(r, c),
+      (r: readonly R.CompressedDelete[], c) => this.onDelete(r, c),
+      () => {},
+      () => {},
+      (r: readonly R.UpdateRequest[], c) => this.onRequest(r, c),
+      (r: readonly R.BulkStatus[], c) => this.onBulkStatus(r, c),
+    ] as readonly Handler[];
+  }
+
+  receive(meta: ReceiveMeta, bytes: Uint8Array, now: number): ReceiveResult {
+    const stats = this.d.stats;
+    stats.ipackets++;
+    const effects: BulkEffect[] = [];
+    const drop = (reason: string): ReceiveResult => {
+      if (isPfsyncCounter(reason)) stats[reason]++;
+      return { verdict: { accepted: false, reason }, effects };
+    };
+    if (!this.d.enabled()) return drop("disabled");
+    if (!meta.onSyncInterface) return drop("badif");
+    if (meta.ttl !== H.PFSYNC_DFLTTL) return drop("badttl");
+    // BUS is ignored unless we wait for a bulk update, even before its length check.
+    if (
+      bytes.length >= H.PFSYNC_HDRLEN && bytes[0] === H.PFSYNC_VERSION &&
+      bytes[2] === H.PFSYNC_ACT_BUS && !this.d.requester.isPending
+    ) {
+      return drop("bus-ignored");
+    }
+    try {
+      const frame = decodeFrame(bytes);
+      if (this.d.auth && !this.d.auth.admits(this.d.auth.verify(bytes, frame.end, meta.source))) {
+        return drop("badauth");
+      }
+      const ctx: Context = { now, source: meta.source, origin: { peer: meta.source }, effects };
+      const records = frame.message.records as readonly never[];
+      this.handlers[frame.message.action](records, ctx);
+      return {
+        verdict: { accepted: true, action: frame.message.action, records: records.length },
+        effects,
+      };
+    } catch (error) {
+      if (error instanceof DecodeError) return drop(error.reason);
+      throw error;
+    }
+  }
+
+  private validPeers(src: StatePeer, dst: StatePeer, timeout: number): boolean {
+    return timeout < PFTM_MAX && src.state <= TCP_STATE_MAX && dst.state <= TCP_STATE_MAX;
+  }
+
+  /** What we store for a state learned from the wire (6.x: flags cleared, counters not imported). */
+  private learned(record: State): State {
+    return { ...record, syncFlags: 0, updates: 0, packets: [0, 0], bytes: [0, 0] };
+  }
+
+  private onClear(records: readonly R.StateClear[], ctx: Context): void {
+    // Marked as peer-origin so the removals are not echoed (OpenBSD 4.1 fix of the 5.4/6.x quirk).
+    for (const r of records) this.d.table.clearCreator(r.creatorId, r.ifname, ctx.origin);
+  }
+
+  private onInsert(records: readonly State[], ctx: Context): void {
+    for (const r of records) {
+      const valid = this.validPeers(r.src, r.dst, r.timeout) && r.direction <= 2 &&
+        (r.af === AF_INET || r.af === this.af6);
+      if (!valid) {
+        this.d.stats.badstate++;
+        continue;
+      }
+      this.d.table.insert(this.learned(r), ctx.origin); // a collision is dropped silently
+    }
+  }
+
+  private onUpdate(records: readonly State[], ctx: Context): void {
+    const { table, stats } = this.d;
+    for (const r of records) {
+      if (!this.validPeers(r.src, r.dst, r.timeout)) {
+        stats.badstate++;
+        continue;
+      }
+      this.d.requester.onState(ctx.now);
+      const local = table.get(r);
+      if (!local) {
+        if (!table.insert(this.learned(r), ctx.origin)) stats.badstate++;
+        continue;
+      }
+      const verdict = this.staleDetection ? judgeFullUpdate(local, r.src, r.dst) : "fresh";
+      if (verdict === "fresh") {
+        table.patch(
+          r,
+          { src: r.src, dst: r.dst, timeout: r.timeout, expire: r.expire },
+          ctx.origin,
+        );
+        continue;
+      }
+      stats.stale++;
+      let mine = local;
+      if (verdict === "partial") mine = table.patch(r, { src: r.src }, ctx.origin) ?? local;
+      if (!(r.syncFlags & SYNC_FLAG_STALE)) this.answerStale(mine, verdict === "stale");
+    }
+    this.d.sender.flushReplies();
+  }
+
+  private onCompressedUpdate(records: readonly R.CompressedUpdate[], ctx: Context): void {
+    const { table, stats } = this.d;
+    for (const r of records) {
+      if (!this.validPeers(r.src, r.dst, r.timeout)) {
+        stats.badstate++;
+        continue;
+      }
+      const local = table.get(r);
+      if (!local) {
+        this.d.sender.requestState(r, ctx.source);
+        stats.badstate++;
+        continue;
+      }
+      if (this.staleDetection && judgeCompressedUpdate(local, r.src, r.dst) !== "fresh") {
+        stats.stale++;
+        this.answerStale(local, true);
+        continue;
+      }
+      table.patch(r, { src: r.src, dst: r.dst, timeout: r.timeout, expire: r.expire }, ctx.origin);
+    }
+    this.d.sender.flushReplies();
+  }
+
+  private onDelete(records: readonly StateKey[], ctx: Context): void {
+    for (const r of records) {
+      if (!this.d.table.delete(r, ctx.origin)) this.d.stats.badstate++;
+    }
+  }
+
+  private onRequest(records: readonly R.UpdateRequest[], ctx: Context): void {
+    const sender = this.d.sender;
+    sender.flush();
+    for (const r of records) {
+      if (isBulkRequest(r)) {
+        this.d.responder.onRequest(ctx.now, this.d.syncOk());
+        continue;
+      }
+      const state = this.d.table.get(r);
+      if (!state) this.d.stats.badstate++;
+      else if (!(state.syncFlags & 0x01)) sender.fullUpdate(state);
+    }
+    sender.flushReplies();
+  }
+
+  private onBulkStatus(records: readonly R.BulkStatus[], ctx: Context): void {
+    const r = records[0];
+    const requester = this.d.requester;
+    if (r.status === PFSYNC_BUS_START) ctx.effects.push(...requester.onBusStart(ctx.now));
+    else if (r.status === PFSYNC_BUS_END) {
+      ctx.effects.push(...requester.onBusEnd(r.endtime, ctx.now));
+    }
+  }
+
+  private answerStale(mine: State, markStale: boolean): void {
+    if (mine.syncFlags !== 0) return;
+    this.d.sender.fullUpdate(markStale ? { ...mine, syncFlags: SYNC_FLAG_STALE } : mine);
+  }
+}

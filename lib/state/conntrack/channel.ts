@@ -1,0 +1,148 @@
+/**
+ * Synchronous ctnetlink request/reply over one netlink socket (spec §1.12:
+ * sends to the kernel do not block, and the kernel queues the ACK before
+ * sendmsg returns, so a request socket can be driven without the reactor).
+ * One channel per purpose — requests and dumps never share a socket with
+ * the event stream (rule 1).
+ *
+ * `NetlinkPort` is the slice of lib/sys's NetlinkSocket the provider uses;
+ * tests hand in a fake kernel instead.
+ */
+import { DecodeError } from "../../bytes/errors.ts";
+import type { CtMessage } from "../../netlink/ct_types.ts";
+import { ctDumpRequest, decodeCtNlMessage } from "../../netlink/ctnetlink.ts";
+import {
+  classifyNlMessage,
+  type NlMessage,
+  type NlReply,
+  splitNlMessages,
+} from "../../netlink/nlmsg.ts";
+
+export interface NetlinkPort {
+  readonly fd: number;
+  readonly portId: number;
+  send(bytes: Uint8Array): void;
+  /** One datagram or undefined when none is queued; throws (code "ENOBUFS") after an overrun. */
+  receive(): Uint8Array | undefined;
+  setReceiveBuffer?(bytes: number): number;
+  close(): void;
+}
+
+/** The errno of an ENOBUFS overrun, whichever error class carried it. */
+export function isEnobufs(error: unknown): boolean {
+  return typeof error === "object" && error !== null &&
+    (error as { code?: unknown }).code === "ENOBUFS";
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks the thread briefly; only used when the kernel has not queued a reply yet. */
+function pause(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+export class RequestChannel {
+  readonly port: NetlinkPort;
+  readonly timeoutMs: number;
+  #seq: number;
+  /** Replies that could not be decoded (counted, never fatal: DESIGN rule 4). */
+  malformed = 0;
+
+  constructor(port: NetlinkPort, timeoutMs = 5000) {
+    this.port = port;
+    this.timeoutMs = timeoutMs;
+    // Start away from 0 so events (seq 0) can never be mistaken for replies.
+    this.#seq = 1 + Math.floor(Math.random() * 0x3fffffff);
+  }
+
+  nextSeq(): number {
+    this.#seq = (this.#seq + 1) >>> 0 || 1;
+    return this.#seq;
+  }
+
+  /** The next datagram; the timeout counts from the last one, so long dumps are fine. */
+  #next(): Uint8Array {
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      const datagram = this.port.receive();
+      if (datagram) return datagram;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `ctnetlink: no reply within ${this.timeoutMs} ms (port ${this.port.portId})`,
+        );
+      }
+      pause(1);
+    }
+  }
+
+  /** Split a datagram; a malformed one is counted and skipped. */
+  #messages(datagram: Uint8Array): NlMessage[] {
+    try {
+      return splitNlMessages(datagram);
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error;
+      this.malformed++;
+      return [];
+    }
+  }
+
+  /** Classify a message; reserved control types count as malformed. */
+  #classify(message: NlMessage): NlReply | undefined {
+    try {
+      return classifyNlMessage(message);
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error;
+      this.malformed++;
+      return undefined;
+    }
+  }
+
+  /**
+   * Sends one request built for `seq` and waits for its ACK or error.
+   * Returns 0 or a positive errno; `onData` receives entries of a GET reply.
+   */
+  request(bytes: Uint8Array, seq: number, onData?: (msg: CtMessage) => void): number {
+    this.port.send(bytes);
+    for (;;) {
+      for (const message of this.#messages(this.#next())) {
+        if (message.header.seq !== seq) continue; // a late reply to an abandoned request
+        const reply = this.#classify(message);
+        if (!reply) continue;
+        if (reply.kind === "ack") return 0;
+        if (reply.kind === "error") return reply.errno;
+        if (reply.kind === "data" && onData) {
+          try {
+            onData(decodeCtNlMessage(message));
+          } catch (error) {
+            if (!(error instanceof DecodeError)) throw error;
+            this.malformed++;
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Dumps the table (family 0 = all) and hands every entry to `onEntry`.
+   * Returns 0 or the errno of NLMSG_DONE / NLMSG_ERROR.
+   */
+  dump(onEntry: (msg: CtMessage) => void, family = 0): number {
+    const seq = this.nextSeq();
+    this.port.send(ctDumpRequest(seq, family));
+    for (;;) {
+      for (const message of this.#messages(this.#next())) {
+        if (message.header.seq !== seq) continue;
+        const reply = this.#classify(message);
+        if (!reply) continue;
+        if (reply.kind === "done" || reply.kind === "error") return reply.errno;
+        if (reply.kind !== "data") continue;
+        try {
+          onEntry(decodeCtNlMessage(message));
+        } catch (error) {
+          if (!(error instanceof DecodeError)) throw error;
+          this.malformed++;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Counters of the conntrack provider, shown by `pfsyncd status`. The names
+ * follow conntrackd's runtime statistics where one exists (netlink overrun,
+ * resync with kernel table) so operators can compare the two.
+ */
+import type { FilterVerdict } from "./filters.ts";
+
+export interface ConntrackStats {
+  /** Entry events read from the event socket. */
+  events: number;
+  /** Events caused by our own injections (nlmsg_pid = our port), not re-sent. */
+  ownEvents: number;
+  /** Entries left out by the filters, in total and by reason. */
+  filtered: number;
+  filteredBy: Partial<Record<Exclude<FilterVerdict, "sync">, number>>;
+  /** Entries without both tuples (cannot be mapped). */
+  incomplete: number;
+  /** Undecodable datagrams or messages (DecodeError), skipped. */
+  malformed: number;
+  /** ENOBUFS on the event socket: events were lost. */
+  overruns: number;
+  /** Full re-announcements after an overrun. */
+  resyncs: number;
+  /** Entries re-announced because traffic extended their timeout (no event for that). */
+  refreshed: number;
+  /** Entries a sweep found missing on one side (a lost NEW or DESTROY event). */
+  repaired: number;
+  /** Value of net.netfilter.nf_conntrack_events at load time. */
+  eventsSysctl: string;
+}
+
+export function emptyStats(): ConntrackStats {
+  return {
+    events: 0,
+    ownEvents: 0,
+    filtered: 0,
+    filteredBy: {},
+    incomplete: 0,
+    malformed: 0,
+    overruns: 0,
+    resyncs: 0,
+    refreshed: 0,
+    repaired: 0,
+    eventsSysctl: "unknown",
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * The embedded in-memory provider: states exist only because someone imported
+ * them (`pfsyncd states import`, tests, benchmarks, embedding programs). The
+ * StateTable is the store, so learned states need no further application.
+ * Import reads JSON lines in either form of json.ts; delete works by id or by
+ * flow.
+ */
+import { createIdGenerator, parseEndpoint, StateFormatError, stateFromJson } from "./json.ts";
+import type { ProviderChange, StateProvider } from "./provider.ts";
+import type { FlowKey } from "./table.ts";
+import type { State, StateKey } from "./types.ts";
+import { AF_INET, AF_INET6_FREEBSD, protoNumber } from "./types.ts";
+import { isIPv4Text } from "./addr.ts";
+
+/** What the provider needs to look states up (a StateTable satisfies it). */
+export interface StateLookup {
+  get(key: StateKey): State | undefined;
+  findFlow(flow: FlowKey): State | undefined;
+  states(): IterableIterator<State>;
+}
+
+export interface ImportResult {
+  readonly imported: number;
+  readonly duplicates: number;
+  readonly errors: readonly { readonly line: number; readonly message: string }[];
+}
+
+export interface MemoryProviderOptions {
+  readonly lookup: StateLookup;
+  readonly hostId: number;
+  readonly now?: () => number;
+  readonly af6?: number;
+  readonly initial?: readonly State[];
+}
+
+export class MemoryProvider implements StateProvider {
+  readonly name = "memory";
+  private readonly options: MemoryProviderOptions;
+  private readonly listeners = new Set<(change: ProviderChange) => void>();
+  private readonly newId: () => bigint;
+
+  constructor(options: MemoryProviderOptions) {
+    this.options = options;
+    this.newId = createIdGenerator((options.now ?? Date.now)());
+  }
+
+  load(): Promise<readonly State[]> {
+    return Promise.resolve(this.options.initial ?? []);
+  }
+
+  onChange(listener: (change: ProviderChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  apply(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    this.listeners.clear();
+    return Promise.resolve();
+  }
+
+  /** Parses one JSON line into a State with this host's defaults. */
+  parseLine(line: string): State {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      throw new StateFormatError(`not JSON: ${(error as Error).message}`);
+    }
+    return stateFromJson(value, {
+      creatorId: this.options.hostId,
+      newId: this.newId,
+      af6: this.options.af6,
+    });
+  }
+
+  /** Imports JSON lines; blank lines and `#` comments are skipped; bad lines are reported by number. */
+  importLines(text: string): ImportResult {
+    let imported = 0;
+    let duplicates = 0;
+    const errors: { line: number; message: string }[] = [];
+    const lines = text.split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i].trim();
+      if (line === "" || line.startsWith("#")) continue;
+      try {
+        const state = this.parseLine(line);
+        if (this.options.lookup.get(state) || this.options.lookup.findFlow(state)) {
+          duplicates++;
+          continue;
+        }
+        this.emit({ type: "insert", state });
+        imported++;
+      } catch (error) {
+        if (!(error instanceof StateFormatError || error instanceof RangeError)) throw error;
+        errors.push({ line: i + 1, message: error.message });
+      }
+    }
+    return { imported, duplicates, errors };
+  }
+
+  /** Replaces a known state with new contents (a local update). */
+  update(state: State): boolean {
+    if (!this.options.lookup.get(state)) return false;
+    this.emit({ type: "update", state });
+    return true;
+  }
+
+  /** Deletes by id (hex), optionally restricted to one creator; returns how many. */
+  deleteById(id: bigint, creatorId?: number): number {
+    const victims: State[] = [];
+    if (creatorId !== undefined) {
+      const state = this.options.lookup.get({ id, creatorId });
+      if (state) victims.push(state);
+    } else {
+      for (const state of this.options.lookup.states()) if (state.id === id) victims.push(state);
+    }
+    for (const state of victims) this.emit({ type: "delete", state });
+    return victims.length;
+  }
+
+  /** Deletes the state of a flow given as proto + src/dst endpoints (either direction). */
+  deleteByFlow(proto: string | number, src: string, dst: string): number {
+    const p = protoNumber(proto);
+    if (p === undefined) throw new StateFormatError(`unknown proto ${JSON.stringify(proto)}`);
+    const a = parseEndpoint(src);
+    const b = parseEndpoint(dst);
+    const af = isIPv4Text(a.addr) ? AF_INET : this.options.af6 ?? AF_INET6_FREEBSD;
+    const state = this.options.lookup.findFlow({ af, proto: p, lan: a, ext: b }) ??
+      this.options.lookup.findFlow({ af, proto: p, lan: b, ext: a });
+    if (!state) return 0;
+    this.emit({ type: "delete", state });
+    return 1;
+  }
+
+  private emit(change: ProviderChange): void {
+    for (const listener of this.listeners) listener(change);
+  }
+}

@@ -1,0 +1,399 @@
+/**
+ * StateTable: every known state, keyed by (creatorid, id) and by flow
+ * (af, proto, lan, ext — pf's lan/ext tree key). Each state is stored as its
+ * 224-byte pfsync record in chunked slabs plus 11 bytes of metadata, with two
+ * Int32Array hash indexes; State objects are built only when asked for. The
+ * table emits insert/update/delete events tagged with their origin so the
+ * pfsync sender can announce local changes and never echo learned ones.
+ */
+import {
+  decodeStateRecord,
+  encodePeer,
+  encodeStateRecord,
+  OFF,
+  STATE_RECORD_SIZE,
+} from "./record.ts";
+import { writePfAddr } from "./addr.ts";
+import { mix32, SlotIndex } from "./index.ts";
+import type { State, StateKey, StatePeer } from "./types.ts";
+
+export type Origin = "local" | { readonly peer: string };
+
+export type TableEvent =
+  | { readonly type: "insert"; readonly state: State; readonly origin: Origin }
+  | { readonly type: "update"; readonly state: State; readonly origin: Origin }
+  | { readonly type: "delete"; readonly state: State; readonly origin: Origin };
+
+export type TableListener = (event: TableEvent) => void;
+
+/** What an update from the network may change (pf overwrites exactly these). */
+export interface StatePatch {
+  readonly src?: StatePeer;
+  readonly dst?: StatePeer;
+  readonly timeout?: number;
+  readonly expire?: number;
+  readonly packets?: readonly [number, number];
+  readonly bytes?: readonly [number, number];
+}
+
+export interface FlowKey {
+  readonly af: number;
+  readonly proto: number;
+  readonly lan: { readonly addr: string; readonly port: number };
+  readonly ext: { readonly addr: string; readonly port: number };
+}
+
+export interface StateTableOptions {
+  /** Milliseconds; the table converts to whole seconds like pf's time_second. */
+  readonly now?: () => number;
+  readonly initialCapacity?: number;
+}
+
+const CHUNK_SHIFT = 14;
+const CHUNK_RECORDS = 1 << CHUNK_SHIFT;
+const CHUNK_MASK = CHUNK_RECORDS - 1;
+
+export class StateTable {
+  private readonly clock: () => number;
+  private readonly chunks: Uint8Array[] = [];
+  private readonly views: DataView[] = [];
+  private created: Uint32Array;
+  private lastActive: Uint32Array;
+  private origins: Uint16Array; // 0 = local, n = peers[n - 1]
+  private inUse: Uint8Array;
+  private highWater = 0;
+  private readonly free: number[] = [];
+  private readonly idIndex: SlotIndex;
+  private readonly flowIndex: SlotIndex;
+  private readonly peers: string[] = [];
+  private readonly peerIndex = new Map<string, number>();
+  private readonly listeners = new Set<TableListener>();
+  private readonly scratch = new Uint8Array(STATE_RECORD_SIZE);
+  private readonly scratchView = new DataView(this.scratch.buffer);
+
+  constructor(options: StateTableOptions = {}) {
+    this.clock = options.now ?? Date.now;
+    const capacity = Math.max(16, options.initialCapacity ?? 1024);
+    this.created = new Uint32Array(capacity);
+    this.lastActive = new Uint32Array(capacity);
+    this.origins = new Uint16Array(capacity);
+    this.inUse = new Uint8Array(capacity);
+    this.idIndex = new SlotIndex(capacity);
+    this.flowIndex = new SlotIndex(capacity);
+  }
+
+  get size(): number {
+    return this.idIndex.size;
+  }
+
+  /** Bytes held by slabs, metadata and indexes (for the memory benchmark). */
+  get byteLength(): number {
+    return this.chunks.length * CHUNK_RECORDS * STATE_RECORD_SIZE +
+      this.created.length * 11 + this.idIndex.byteLength + this.flowIndex.byteLength;
+  }
+
+  on(listener: TableListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  has(key: StateKey): boolean {
+    return this.slotOf(key) >= 0;
+  }
+
+  get(key: StateKey): State | undefined {
+    const slot = this.slotOf(key);
+    return slot < 0 ? undefined : this.materialise(slot);
+  }
+
+  originOf(key: StateKey): Origin | undefined {
+    const slot = this.slotOf(key);
+    return slot < 0 ? undefined : this.originAt(slot);
+  }
+
+  /** Seconds since the state's last activity (0 when it lies in the future). */
+  idleSeconds(key: StateKey): number | undefined {
+    const slot = this.slotOf(key);
+    return slot < 0 ? undefined : Math.max(0, this.nowSeconds() - this.lastActive[slot]);
+  }
+
+  findFlow(flow: FlowKey): State | undefined {
+    const b = this.scratch;
+    b.fill(0);
+    b[OFF.af] = flow.af;
+    b[OFF.proto] = flow.proto;
+    if (!writePfAddr(flow.lan.addr, b, OFF.lan) || !writePfAddr(flow.ext.addr, b, OFF.ext)) {
+      return undefined;
+    }
+    this.scratchView.setUint16(OFF.lan + 16, flow.lan.port);
+    this.scratchView.setUint16(OFF.ext + 16, flow.ext.port);
+    const slot = this.flowIndex.find(
+      flowHash(this.scratchView, 0),
+      (s) => flowEqual(this.scratch, 0, this.chunkOf(s), offsetOf(s)),
+    );
+    return slot < 0 ? undefined : this.materialise(slot);
+  }
+
+  /** Adds a state; false (and no event) when its key or flow already exists. */
+  insert(state: State, origin: Origin): boolean {
+    if (this.slotOf(state) >= 0) return false;
+    encodeStateRecord(state, this.scratch, 0, this.scratchView);
+    const flow = flowHash(this.scratchView, 0);
+    if (
+      this.flowIndex.find(flow, (s) => flowEqual(this.scratch, 0, this.chunkOf(s), offsetOf(s))) >=
+        0
+    ) {
+      return false;
+    }
+    const slot = this.allocate();
+    const chunk = this.chunkOf(slot);
+    const offset = offsetOf(slot);
+    chunk.set(this.scratch, offset);
+    const view = this.views[slot >>> CHUNK_SHIFT];
+    view.setUint32(offset + OFF.creation, 0);
+    view.setUint32(offset + OFF.expire, 0);
+    chunk[offset + OFF.updates] = 0;
+    const now = this.nowSeconds();
+    this.created[slot] = Math.max(0, now - state.creation);
+    this.lastActive[slot] = now + state.expire;
+    this.origins[slot] = this.originCode(origin);
+    this.inUse[slot] = 1;
+    this.idIndex.add(idHash(view, offset), slot, (s) => this.idHashAt(s));
+    this.flowIndex.add(flow, slot, (s) => flowHash(this.views[s >>> CHUNK_SHIFT], offsetOf(s)));
+    this.emit({ type: "insert", state, origin });
+    return true;
+  }
+
+  /** Applies pf's in-place update (peers, timeout, last activity, counters). */
+  patch(key: StateKey, patch: StatePatch, origin: Origin): State | undefined {
+    const slot = this.slotOf(key);
+    if (slot < 0) return undefined;
+    const chunk = this.chunkOf(slot);
+    const view = this.views[slot >>> CHUNK_SHIFT];
+    const o = offsetOf(slot);
+    if (patch.src) encodePeer(patch.src, view, chunk, o + OFF.src);
+    if (patch.dst) encodePeer(patch.dst, view, chunk, o + OFF.dst);
+    if (patch.timeout !== undefined) chunk[o + OFF.timeout] = patch.timeout;
+    if (patch.packets) {
+      view.setUint32(o + OFF.packets0, patch.packets[0] >>> 0);
+      view.setUint32(o + OFF.packets1, patch.packets[1] >>> 0);
+    }
+    if (patch.bytes) {
+      view.setUint32(o + OFF.bytes0, patch.bytes[0] >>> 0);
+      view.setUint32(o + OFF.bytes1, patch.bytes[1] >>> 0);
+    }
+    this.lastActive[slot] = this.nowSeconds() + (patch.expire ?? 0);
+    this.origins[slot] = this.originCode(origin);
+    const state = this.materialise(slot);
+    this.emit({ type: "update", state, origin });
+    return state;
+  }
+
+  /** Replaces every field of a known state (local provider updates); false if unknown. */
+  replace(state: State, origin: Origin): boolean {
+    const slot = this.slotOf(state);
+    if (slot < 0) return false;
+    const view = this.views[slot >>> CHUNK_SHIFT];
+    const o = offsetOf(slot);
+    const oldFlow = flowHash(view, o);
+    encodeStateRecord(state, this.chunkOf(slot), o, view);
+    view.setUint32(o + OFF.creation, 0);
+    view.setUint32(o + OFF.expire, 0);
+    this.chunkOf(slot)[o + OFF.updates] = 0;
+    const newFlow = flowHash(view, o);
+    if (newFlow !== oldFlow) {
+      this.flowIndex.remove(oldFlow, slot);
+      this.flowIndex.add(
+        newFlow,
+        slot,
+        (s) => flowHash(this.views[s >>> CHUNK_SHIFT], offsetOf(s)),
+      );
+    }
+    const now = this.nowSeconds();
+    this.created[slot] = Math.max(0, now - state.creation);
+    this.lastActive[slot] = now + state.expire;
+    this.origins[slot] = this.originCode(origin);
+    this.emit({ type: "update", state, origin });
+    return true;
+  }
+
+  delete(key: StateKey, origin: Origin): State | undefined {
+    const slot = this.slotOf(key);
+    if (slot < 0) return undefined;
+    const state = this.materialise(slot);
+    this.release(slot);
+    this.emit({ type: "delete", state, origin });
+    return state;
+  }
+
+  /** CLR: removes the states of one creator, optionally only those bound to `ifname`. */
+  clearCreator(creatorId: number, ifname: string, origin: Origin): number {
+    let removed = 0;
+    for (let slot = 0; slot < this.highWater; slot++) {
+      if (!this.inUse[slot]) continue;
+      const view = this.views[slot >>> CHUNK_SHIFT];
+      const o = offsetOf(slot);
+      if (view.getUint32(o + OFF.creatorId) !== creatorId >>> 0) continue;
+      const state = this.materialise(slot);
+      if (ifname !== "" && state.ifname !== ifname) continue;
+      this.release(slot);
+      this.emit({ type: "delete", state, origin });
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Every state; iteration order is slot order (stable between changes). */
+  *states(): IterableIterator<State> {
+    for (let slot = 0; slot < this.highWater; slot++) {
+      if (this.inUse[slot]) yield this.materialise(slot);
+    }
+  }
+
+  /** Slot cursor for paced walks (bulk update): next used slot ≥ `from`, or -1. */
+  nextSlot(from: number): number {
+    for (let slot = Math.max(0, from); slot < this.highWater; slot++) {
+      if (this.inUse[slot]) return slot;
+    }
+    return -1;
+  }
+
+  stateAt(slot: number): State | undefined {
+    return slot >= 0 && slot < this.highWater && this.inUse[slot]
+      ? this.materialise(slot)
+      : undefined;
+  }
+
+  /** The raw stored record (creation/expire/updates zero) — for zero-copy senders. */
+  recordAt(slot: number): Uint8Array | undefined {
+    if (slot < 0 || slot >= this.highWater || !this.inUse[slot]) return undefined;
+    const o = offsetOf(slot);
+    return this.chunkOf(slot).subarray(o, o + STATE_RECORD_SIZE);
+  }
+
+  private slotOf(key: StateKey): number {
+    const hi = Number(key.id >> 32n) >>> 0;
+    const lo = Number(key.id & 0xffffffffn) >>> 0;
+    const creator = key.creatorId >>> 0;
+    return this.idIndex.find(hashId(hi, lo, creator), (s) => {
+      const view = this.views[s >>> CHUNK_SHIFT];
+      const o = offsetOf(s);
+      return view.getUint32(o + 4) === lo && view.getUint32(o) === hi &&
+        view.getUint32(o + OFF.creatorId) === creator;
+    });
+  }
+
+  private idHashAt(slot: number): number {
+    return idHash(this.views[slot >>> CHUNK_SHIFT], offsetOf(slot));
+  }
+
+  private materialise(slot: number): State {
+    const chunk = this.chunkOf(slot);
+    const view = this.views[slot >>> CHUNK_SHIFT];
+    const stored = decodeStateRecord(chunk, offsetOf(slot), view);
+    const now = this.nowSeconds();
+    return {
+      ...stored,
+      creation: Math.max(0, now - this.created[slot]),
+      expire: Math.max(0, this.lastActive[slot] - now),
+    };
+  }
+
+  private originAt(slot: number): Origin {
+    const code = this.origins[slot];
+    return code === 0 ? "local" : { peer: this.peers[code - 1] };
+  }
+
+  private originCode(origin: Origin): number {
+    if (origin === "local") return 0;
+    let code = this.peerIndex.get(origin.peer);
+    if (code === undefined) {
+      this.peers.push(origin.peer);
+      code = this.peers.length;
+      if (code > 0xffff) throw new RangeError("more than 65535 distinct peers");
+      this.peerIndex.set(origin.peer, code);
+    }
+    return code;
+  }
+
+  private allocate(): number {
+    const reused = this.free.pop();
+    if (reused !== undefined) return reused;
+    const slot = this.highWater++;
+    if (slot >>> CHUNK_SHIFT >= this.chunks.length) {
+      const chunk = new Uint8Array(CHUNK_RECORDS * STATE_RECORD_SIZE);
+      this.chunks.push(chunk);
+      this.views.push(new DataView(chunk.buffer));
+    }
+    if (slot >= this.created.length) this.growMeta(this.created.length * 2);
+    return slot;
+  }
+
+  private release(slot: number): void {
+    const view = this.views[slot >>> CHUNK_SHIFT];
+    const o = offsetOf(slot);
+    this.idIndex.remove(idHash(view, o), slot);
+    this.flowIndex.remove(flowHash(view, o), slot);
+    this.inUse[slot] = 0;
+    this.free.push(slot);
+  }
+
+  private growMeta(capacity: number): void {
+    const grow = <T extends Uint32Array | Uint16Array | Uint8Array>(
+      old: T,
+      make: (n: number) => T,
+    ) => {
+      const next = make(capacity);
+      next.set(old);
+      return next;
+    };
+    this.created = grow(this.created, (n) => new Uint32Array(n));
+    this.lastActive = grow(this.lastActive, (n) => new Uint32Array(n));
+    this.origins = grow(this.origins, (n) => new Uint16Array(n));
+    this.inUse = grow(this.inUse, (n) => new Uint8Array(n));
+  }
+
+  private chunkOf(slot: number): Uint8Array {
+    return this.chunks[slot >>> CHUNK_SHIFT];
+  }
+
+  private nowSeconds(): number {
+    return Math.floor(this.clock() / 1000);
+  }
+
+  private emit(event: TableEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+function offsetOf(slot: number): number {
+  return (slot & CHUNK_MASK) * STATE_RECORD_SIZE;
+}
+
+function hashId(hi: number, lo: number, creator: number): number {
+  return mix32(lo ^ Math.imul(hi, 0x9e3779b1) ^ Math.imul(creator, 0x27d4eb2f));
+}
+
+function idHash(view: DataView, o: number): number {
+  return hashId(view.getUint32(o), view.getUint32(o + 4), view.getUint32(o + OFF.creatorId));
+}
+
+/** Hash of (af, proto, lan addr+port, ext addr+port) straight from a record. */
+function flowHash(view: DataView, o: number): number {
+  let h = (view.getUint8(o + OFF.af) << 8) | view.getUint8(o + OFF.proto);
+  for (let i = 0; i < 16; i += 4) {
+    h = Math.imul(h ^ view.getUint32(o + OFF.lan + i), 0x01000193);
+    h = Math.imul(h ^ view.getUint32(o + OFF.ext + i), 0x01000193);
+  }
+  h ^= (view.getUint16(o + OFF.lan + 16) << 16) | view.getUint16(o + OFF.ext + 16);
+  return mix32(h);
+}
+
+function flowEqual(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
+  if (a[ao + OFF.af] !== b[bo + OFF.af] || a[ao + OFF.proto] !== b[bo + OFF.proto]) return false;
+  for (let i = 0; i < 18; i++) {
+    if (a[ao + OFF.lan + i] !== b[bo + OFF.lan + i]) return false;
+    if (a[ao + OFF.ext + i] !== b[bo + OFF.ext + i]) return false;
+  }
+  return true;
+}

@@ -1,0 +1,209 @@
+/**
+ * A sample agent for control tests: a status object, two states and a fake
+ * handler table that records what it was asked, so tests can check both the
+ * wire and what reached the agent.
+ */
+import type { ControlHandlers, RequestContext } from "../../lib/control/protocol.ts";
+import { ControlError } from "../../lib/control/protocol.ts";
+import type { StateView, StatusResult, WatchEvent } from "../../lib/control/types.ts";
+
+export function sampleStatus(): StatusResult {
+  return {
+    version: "0.1.0",
+    pid: 4242,
+    uptime: 61,
+    carp: [
+      {
+        interface: "eth1",
+        vhid: 1,
+        state: "MASTER",
+        advbase: 1,
+        advskew: 0,
+        addresses: ["192.0.2.1/24"],
+        reason: "master timed out",
+      },
+      { interface: "eth0", vhid: 2, state: "BACKUP", advbase: 1, advskew: 100 },
+    ],
+    carpStats: { ipackets: 120, badttl: 1, opackets: 61, badsum: 2 },
+    pfsync: {
+      syncif: "eth2",
+      syncpeer: null,
+      maxupd: 128,
+      bulk: { phase: "done", statesReceived: 1234, tries: 1, holdingPreemption: false },
+      stats: { ipackets: 10, badttl: 3, badauth: 1, opackets: 7, stale: 2 },
+    },
+    demotion: {
+      value: 241,
+      reasons: [{ reason: "maintenance", delta: 240 }, { reason: "pfsync bulk update", delta: 1 }],
+      maintenance: true,
+    },
+    states: { count: 2 },
+  };
+}
+
+export function sampleStates(): StateView[] {
+  return [
+    {
+      id: "0000000000000001",
+      creatorid: "0badcafe",
+      ifname: "",
+      proto: "tcp",
+      src: "192.0.2.10:1234",
+      dst: "198.51.100.7:80",
+      direction: "out",
+      srcPeer: { state: "ESTABLISHED" },
+      dstPeer: { state: "ESTABLISHED" },
+      age: 3723,
+      expire: 86399,
+      packets: [10, 8],
+      bytes: [1200, 900],
+      origin: "local",
+    },
+    {
+      id: "00000000000000ff",
+      creatorid: "12345678",
+      ifname: "eth1",
+      proto: "udp",
+      src: "2001:db8::1[53]",
+      dst: "2001:db8::2[5353]",
+      direction: "in",
+      srcPeer: { state: "MULTIPLE" },
+      dstPeer: { state: "SINGLE" },
+      age: 5,
+      expire: 55,
+      packets: [1, 0],
+      bytes: [80, 0],
+      origin: "192.0.2.2",
+    },
+  ];
+}
+
+export const WATCH_EVENTS: WatchEvent[] = [
+  {
+    type: "carp",
+    ts: "2026-11-28T12:00:00.000Z",
+    interface: "eth1",
+    vhid: 1,
+    from: "BACKUP",
+    to: "MASTER",
+    reason: "master timed out",
+  },
+  {
+    type: "state",
+    ts: "2026-11-28T12:00:01.000Z",
+    action: "insert",
+    origin: "192.0.2.2",
+    state: sampleStates()[0],
+  },
+];
+
+export interface FakeAgent {
+  handlers: ControlHandlers;
+  calls: { method: string; params: unknown }[];
+  /** Set when a watch stream has been released by the server. */
+  watchEnded: Promise<void>;
+}
+
+/** A handler table answering from the samples; `watch` sends WATCH_EVENTS then waits. */
+export function fakeAgent(): FakeAgent {
+  const calls: { method: string; params: unknown }[] = [];
+  let endWatch!: () => void;
+  const watchEnded = new Promise<void>((resolve) => endWatch = resolve);
+  const record = (method: string, params: unknown) => calls.push({ method, params });
+  const demotion = {
+    value: 0,
+    reasons: [] as { reason: string; delta: number }[],
+    maintenance: false,
+  };
+  const handlers: ControlHandlers = {
+    status: (params) => {
+      record("status", params);
+      return Promise.resolve(sampleStatus());
+    },
+    states: (params) => {
+      record("states", params);
+      return Promise.resolve({ states: sampleStates() });
+    },
+    "states.import": (params) => {
+      record("states.import", params);
+      const errors = params.lines.flatMap((line, index) =>
+        line.includes("bad") ? [{ line: index + 1, message: "not a state" }] : []
+      );
+      return Promise.resolve({ imported: params.lines.length - errors.length, errors });
+    },
+    "states.delete": (params) => {
+      record("states.delete", params);
+      if (params.id === "00000000000000aa") throw new ControlError("failed", "no such state");
+      return Promise.resolve({ deleted: 1 });
+    },
+    demote: (params) => {
+      record("demote", params);
+      demotion.value += params.delta;
+      demotion.reasons = [{ reason: "operator", delta: demotion.value }];
+      return Promise.resolve({ ...demotion });
+    },
+    resync: (params) => {
+      record("resync", params);
+      return Promise.resolve({ requested: true });
+    },
+    maintenance: (params) => {
+      record("maintenance", params);
+      demotion.maintenance = params.on;
+      demotion.value = params.on ? 240 : 0;
+      demotion.reasons = params.on ? [{ reason: "maintenance", delta: 240 }] : [];
+      return Promise.resolve({ ...demotion });
+    },
+    reload: (params) => {
+      record("reload", params);
+      throw new ControlError(
+        "failed",
+        "pfsyncd.yaml:3:5: unknown key 'advskw'; kept the running configuration",
+      );
+    },
+    watch: (params, ctx: RequestContext) => {
+      record("watch", params);
+      return (async function* () {
+        try {
+          for (const event of WATCH_EVENTS) yield event;
+          await new Promise<void>((resolve) => {
+            if (ctx.signal.aborted) resolve();
+            ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+          });
+        } finally {
+          endWatch();
+        }
+      })();
+    },
+  };
+  return { handlers, calls, watchEnded };
+}
+
+export async function tempSocketPath(): Promise<{ path: string; cleanup(): Promise<void> }> {
+  const dir = await Deno.makeTempDir({ prefix: "pfsyncd-control-" });
+  return {
+    path: `${dir}/pfsyncd.sock`,
+    cleanup: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+/**
+ * Leaves a socket file nobody listens on, the way a crashed agent does: a
+ * child process listens and is killed with SIGKILL (a clean close would unlink it).
+ */
+export async function makeStaleSocket(path: string): Promise<void> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `Deno.listen({ transport: "unix", path: ${JSON.stringify(path)} });
+      console.log("ready"); setInterval(() => {}, 1000);`,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  await reader.read();
+  reader.releaseLock();
+  child.kill("SIGKILL");
+  await child.status;
+  await child.stdout.cancel();
+}
