@@ -62,3 +62,124 @@ export type {
 export { createLogger, openLog } from "./lib/agent/log.ts";
 export type { Logger, LogLevel } from "./lib/agent/log.ts";
 export { renderMetrics, serveMetrics } from "./lib/agent/metrics.ts";
+export {
+  configToJson,
+  configToYaml,
+  formatDiagnostic,
+  hasErrors,
+  loadConfig,
+} from "./lib/config/mod.ts";
+export type {
+  AgentConfig,
+  CarpVhostConfig as ConfigCarpVhost,
+  ConfigOverrides,
+  Diagnostic,
+  LoadOptions,
+  PfsyncConfig,
+  SourceRef,
+  SysctlConfig,
+} from "./lib/config/mod.ts";
+export {
+  ctCreateRequest,
+  ctDeleteRequest,
+  ctDumpRequest,
+  ctEventKind,
+  ctFlushRequest,
+  ctGetRequest,
+  ctTupleKey,
+  ctUpdateRequest,
+  decodeCtMessage,
+  decodeCtNlMessage,
+  encodeCtMessage,
+} from "./lib/netlink/ctnetlink.ts";
+export type { CtEntry, CtEventKind, CtMessage, CtTuple } from "./lib/netlink/ct_types.ts";
+export {
+  buildFilter as buildConntrackFilter,
+  checkEventsSysctl,
+  ConntrackProvider,
+  ctToState,
+  filterEntry as filterConntrackEntry,
+  stateToCt,
+} from "./lib/state/conntrack/mod.ts";
+export type {
+  ConntrackFilter,
+  ConntrackFilterConfig,
+  ConntrackProviderOptions,
+  ConntrackStats,
+} from "./lib/state/conntrack/mod.ts";
+export {
+  classifyNlMessage,
+  decodeAddrMessage,
+  decodeAttributes,
+  decodeLinkMessage,
+  decodeNlMsgHeader,
+  encodeAddressRequest,
+  encodeAttributes,
+  encodeNlMsg,
+  splitNlMessages,
+} from "./lib/netlink/mod.ts";
+export type {
+  AttrTable,
+  DecodedAttrs,
+  NlMessage,
+  NlMsgHeader,
+  NlReply,
+} from "./lib/netlink/mod.ts";
+export {
+  addAddress,
+  findInterfaceForAddress,
+  interfaceByName,
+  listInterfaces,
+  removeAddress,
+  watchLinks,
+} from "./lib/sys/mod.ts";
+export type { Interface, InterfaceAddress, LinkEvent, LinkWatcher } from "./lib/sys/mod.ts";
+export {
+  BulkRequester,
+  BulkResponder,
+  decodeFrame,
+  encodeFrame,
+  formatPfsyncStats,
+  maxRecordsForMtu,
+  newPfsyncStats,
+  PfsyncAuth,
+  PfsyncEngine,
+  PfsyncReceiver,
+  PfsyncSender,
+  readAuthKeyFile,
+  unwrapIPv4,
+  wrapIPv4,
+} from "./lib/pfsync/mod.ts";
+export type {
+  AuthMode,
+  Outgoing,
+  PfsyncEngineConfig,
+  PfsyncMessage,
+  PfsyncPorts,
+  PfsyncStats,
+  PfsyncStatus,
+  ReceiveMeta,
+  ReceiveVerdict,
+} from "./lib/pfsync/mod.ts";
+export {
+  connectProvider,
+  decodeStateRecord,
+  encodeStateRecord,
+  formatStateLine,
+  formatStates,
+  formatStateVerbose,
+  MemoryProvider,
+  StateFormatError,
+  stateFromJson,
+  StateTable,
+  stateToJson,
+} from "./lib/state/mod.ts";
+export type {
+  Origin,
+  PeerChange,
+  ProviderChange,
+  State,
+  StateKey,
+  StateProvider,
+  TableEvent,
+} from "./lib/state/mod.ts";

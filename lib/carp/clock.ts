@@ -18,3 +18,20 @@ export const systemClock: CarpClock = {
     return () => clearTimeout(id);
   },
 };
+
+/** Structural view of a deadline-based clock such as lib/agent's `Clock`. */
+export interface DeadlineClock {
+  now(): number;
+  setTimer(at: number, fn: () => void): { cancel(): void };
+}
+
+/** Adapts a deadline-based clock to the driver's `now`/`schedule` ports. */
+export function carpClockFrom(clock: DeadlineClock): CarpClock {
+  return {
+    now: () => clock.now(),
+    schedule(delayMs, callback) {
+      const handle = clock.setTimer(clock.now() + delayMs, callback);
+      return () => handle.cancel();
+    },
+  };
+}

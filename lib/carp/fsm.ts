@@ -87,7 +87,9 @@ function setrun(m: CarpMachine, now: number, reason: string): Result {
   if (m.settings.families.length === 0) return toInit(m, "unconfigured", "no addresses");
   switch (m.state) {
     case "INIT": {
-      const shortcut = m.settings.mode === "5.4" && m.settings.preempt && m.demotion <= 0;
+      // A configured `state backup` would undo the shortcut at once; skip it instead.
+      const shortcut = m.settings.mode === "5.4" && m.settings.preempt && m.demotion <= 0 &&
+        m.settings.initialState !== "backup";
       const first = shortcut
         ? toMaster(m, now, "start", `${reason}, preempt`)
         : toBackup(m, now, "start", reason);
@@ -109,20 +111,27 @@ function setrun(m: CarpMachine, now: number, reason: string): Result {
 function applyInitialState(first: Result, now: number): Result {
   const wanted = first.state.settings.initialState;
   if (wanted === undefined) return first;
-  const forced = forceState(first.state, now, wanted === "master" ? "MASTER" : "BACKUP");
+  const target = wanted === "master" ? "MASTER" : "BACKUP";
+  if (first.state.state === target) return first;
+  const forced = forceState(first.state, now, target, `configured state ${wanted}`);
   return { state: forced.state, effects: [...first.effects, ...forced.effects] };
 }
 
 /** T9: operator or configured `state`. Only from a running machine. */
-function forceState(m: CarpMachine, now: number, target: "BACKUP" | "MASTER"): Result {
+function forceState(
+  m: CarpMachine,
+  now: number,
+  target: "BACKUP" | "MASTER",
+  reason = "forced by operator",
+): Result {
   if (m.state === "INIT") {
     return {
       state: m,
       effects: [{ type: "log", level: 2, message: `cannot force ${target} in INIT` }],
     };
   }
-  if (target === "BACKUP") return toBackup(m, now, "forced", "forced by operator");
-  if (m.state === "BACKUP") return toMaster(m, now, "forced", "forced by operator");
+  if (target === "BACKUP") return toBackup(m, now, "forced", reason);
+  if (m.state === "BACKUP") return toMaster(m, now, "forced", reason);
   return { state: m, effects: [] };
 }
 

@@ -34,6 +34,13 @@ export const CARP_AUTHLEN = 7;
 export const CARP_DFLTTL = 255;
 export const CARP_PROTOCOL = 112;
 export const CARP_HMAC_LENGTH = 20;
+/** IPv4 TOS of 5.4/OpenBSD/ucarp advertisements (IPTOS_LOWDELAY); FreeBSD 11+ uses 0xe0. */
+export const CARP_TOS = 0x10;
+/** Multicast groups (224.0.0.18, ff02::12) and their Ethernet destinations. */
+export const CARP_GROUP_V4: Uint8Array = Uint8Array.of(224, 0, 0, 18);
+export const CARP_GROUP_V6: Uint8Array = Uint8Array.of(0xff, 0x02, ...new Array(13).fill(0), 0x12);
+export const CARP_GROUP_MAC_V4: Uint8Array = Uint8Array.of(0x01, 0x00, 0x5e, 0x00, 0x00, 0x12);
+export const CARP_GROUP_MAC_V6: Uint8Array = Uint8Array.of(0x33, 0x33, 0x00, 0x00, 0x00, 0x12);
 
 export const OFFSET_VERSION_TYPE = 0;
 export const OFFSET_VHID = 1;

@@ -76,7 +76,10 @@ export class CarpHost {
       stats: this.stats,
       demotion: demotionTotal(this.#demotion),
     });
-    vhost.onDemote = (delta, reason, source) => this.adjust(reason, source, delta);
+    // A vhid raises each of its causes once and takes it back whole, so a
+    // factor changed by a reload in between cannot leave a remainder.
+    vhost.onDemote = (delta, reason, source) =>
+      delta < 0 ? this.heal(reason, source) : this.adjust(reason, source, delta);
     this.vhosts.push(vhost);
     return vhost;
   }
@@ -136,7 +139,10 @@ export class CarpHost {
 
   /** New sysctls on reload: every vhid re-runs T1 with them. */
   setSysctls(sysctls: CarpSysctls): void {
+    const before = this.#sysctls.demotion ?? 0;
     this.#sysctls = sysctls;
+    // The file's `demotion` is a level, not an increment: move our entry to it.
+    this.adjust("operator", "sysctl", (sysctls.demotion ?? 0) - before);
     for (const v of this.vhosts) v.reconfigure(v.config, sysctls);
   }
 

@@ -1,3 +1,14 @@
+/**
+ * CARP (spec carp.md): codec, HMAC, timing, the pure election machine and
+ * its driver. Wiring for the agent: one `CarpHost` per process with the
+ * sysctls; `host.addVhost(config, ports)` per vhid, where `ports` sends the
+ * 36-byte header to 224.0.0.18 / ff02::12 (TTL 255, TOS 0x10), changes
+ * addresses, sends GARP/NA, queues hooks (`HookQueue` + `transitionHookJob`)
+ * and uses `systemClock`; then `host.start()`. Feed it `receiveIPv4(datagram,
+ * iface)` / `receive(packet)`, `linkChanged(parent, up)`,
+ * `setBulkUpdatePending()` from pfsync and `adjust("operator", …)` from the
+ * control socket; `await host.shutdown()` on SIGTERM.
+ */
 export type {
   CarpStateName,
   CarpSysctls,
@@ -10,8 +21,13 @@ export {
   CARP_ADVERTISEMENT,
   CARP_AUTHLEN,
   CARP_DFLTTL,
+  CARP_GROUP_MAC_V4,
+  CARP_GROUP_MAC_V6,
+  CARP_GROUP_V4,
+  CARP_GROUP_V6,
   CARP_HEADER_LENGTH,
   CARP_PROTOCOL,
+  CARP_TOS,
   CARP_VERSION,
   type CarpHeader,
   type CarpHeaderInit,
@@ -96,4 +112,4 @@ export { CarpHost, type CarpHostPorts, type VhostStatus } from "./host.ts";
 export { AdvertCounter, buildAdvertisement, cryptoRandom64 } from "./advert.ts";
 export { LOG_DEBUG, LOG_ERROR, LOG_STATE, type LogLevel, shouldLog } from "./log.ts";
 export { carpVirtualMac, ucarpAdvertisementMac } from "./vmac.ts";
-export { type CarpClock, systemClock } from "./clock.ts";
+export { type CarpClock, carpClockFrom, type DeadlineClock, systemClock } from "./clock.ts";

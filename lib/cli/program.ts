@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
 import { CliExit, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./exit.ts";
 import { registerVersion } from "./version.ts";
+import { registerRun } from "./run.ts";
 import { registerCheck } from "./check.ts";
 import { registerStatus } from "./status.ts";
 import { registerStates } from "./states.ts";
@@ -18,6 +19,7 @@ import { registerReload } from "./reload.ts";
 const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerVersion,
   registerCheck,
+  registerRun,
   registerStatus,
   registerStates,
   registerWatch,

@@ -160,7 +160,10 @@ export function parseIfconfig(
           }
         }
       }
-    } else if (kind === "pfsync" && pfsyncKeyword(keyword, word, result.pfsync, argument, number)) {
+    } else if (
+      kind === "pfsync" &&
+      pfsyncKeyword(keyword, word, result.pfsync, argument, number, (at, m) => sink.warning(at, m))
+    ) {
       continue;
     } else if (keyword === "netmask" || keyword === "prefixlen") {
       const arg = argument(keyword === "netmask" ? "a mask" : "a length");
@@ -212,6 +215,7 @@ function pfsyncKeyword(
   out: PfsyncWords,
   argument: (what: string) => RcWord | undefined,
   number: (range: { min: number; max: number }) => Located<number> | undefined,
+  warn: (at: SourceRef, message: string) => void,
 ): boolean {
   const at = word.source;
   if (keyword === "syncif" || keyword === "syncdev") {
@@ -232,7 +236,10 @@ function pfsyncKeyword(
   } else if (keyword === "defer" || keyword === "-defer") {
     out.defer = { value: keyword === "defer", source: at };
   } else if (keyword === "version") {
-    argument("a version");
+    const arg = argument("a version");
+    if (arg) {
+      warn(arg.source, `pfsync 'version ${arg.text}' ignored: pfsyncd speaks protocol version 2`);
+    }
   } else {
     return false;
   }

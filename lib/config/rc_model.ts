@@ -5,7 +5,7 @@
  * found the way the 5.x kernel did: the interface whose own configured subnet
  * contains the virtual address (carp.md §6.1).
  */
-import { cidrContains, formatCidr } from "../net/address.ts";
+import { addressesEqual, cidrContains, formatAddress, formatCidr } from "../net/address.ts";
 import type { DiagnosticSink, SourceRef } from "./diagnostics.ts";
 import { type CarpClause, type IfAddress, type IfconfigKind, parseIfconfig } from "./ifconfig.ts";
 import {
@@ -118,9 +118,12 @@ export function rcToLayer(vars: RcVariables, sink: DiagnosticSink): ConfigLayer 
       sink.error(at, `${ifname} has no 'vhid'`);
       continue;
     }
-    const parent = clause.carpdev?.value ??
-      resolveParent(ifname, clause.addresses, layer.interfaces, dhcp, sink);
-    vhosts.set(`${ifname}/${clause.vhid.value}`, toVhost(ifname, parent ?? "", clause, at));
+    const resolved = clause.carpdev
+      ? { name: clause.carpdev.value, owner: false }
+      : resolveParent(ifname, clause.addresses, layer.interfaces, dhcp, sink);
+    const vhost = toVhost(ifname, resolved?.name ?? "", clause, at);
+    if (resolved?.owner) vhost.advskew = 0;
+    vhosts.set(`${ifname}/${clause.vhid.value}`, vhost);
   }
   layer.carp.push(...vhosts.values());
   pfsyncSettings(vars, layer, sink);
@@ -215,8 +218,9 @@ function resolveParent(
   interfaces: Record<string, LocatedInterface>,
   dhcp: readonly string[],
   sink: DiagnosticSink,
-): string | undefined {
+): { name: string; owner: boolean } | undefined {
   let parent: { name: string; via: IfAddress } | undefined;
+  let owner = false;
   for (const vip of addresses) {
     const candidates = Object.entries(interfaces)
       .filter(([, i]) => i.addresses.some((net) => cidrContains(net, vip.cidr.address)))
@@ -252,9 +256,21 @@ function resolveParent(
       );
       return undefined;
     }
+    const owned = interfaces[candidates[0]].addresses.some((a) =>
+      addressesEqual(a.address, vip.cidr.address)
+    );
+    if (owned) {
+      owner = true;
+      sink.warning(
+        vip.source,
+        `${formatAddress(vip.cidr.address)} is also ${candidates[0]}'s own address: the ` +
+          "kernel treats this host as the address owner and forces advskew 0",
+        vip.length,
+      );
+    }
     parent = { name: candidates[0], via: vip };
   }
-  return parent?.name;
+  return parent && { name: parent.name, owner };
 }
 
 /** ifconfig_pfsync0 first (netif), then rc.d/pfsync's variables, which win. */

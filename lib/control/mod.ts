@@ -75,3 +75,4 @@ export {
   renderStatus,
   renderWatchEvent,
 } from "./render.ts";
+export { DEFAULT_WATCH_QUEUE, WatchHub } from "./watch_hub.ts";

@@ -9,6 +9,9 @@
  * JSON value that is not a request gets one error response with id null, and
  * the connection is closed: a client that speaks garbage cannot be trusted to
  * frame the next line correctly.
+ *
+ * End of input from the client (even a half-close) ends its streams: a
+ * watching client keeps its side open, and closing it is how it says "stop".
  */
 import type { DemotionStatus, StateView, StatusResult, WatchEvent } from "./types.ts";
 

@@ -15,46 +15,56 @@ import type {
 /** The group pfsync sends to when no syncpeer is set (INADDR_PFSYNC_GROUP). */
 export const PFSYNC_DEFAULT_PEER = "224.0.0.240";
 
+/** [counter, depth, wording]; `(s)` becomes "s" unless the count is 1, as netstat does. */
 type CounterLine = readonly [key: string, depth: 1 | 2, text: string];
 
 // netstat's wording and nesting, in the order netstat prints them.
 const PFSYNC_COUNTER_LINES: readonly CounterLine[] = [
-  ["ipackets", 1, "packets received (IPv4)"],
-  ["ipackets6", 1, "packets received (IPv6)"],
-  ["badif", 2, "packets discarded for bad interface"],
-  ["badttl", 2, "packets discarded for bad ttl"],
-  ["hdrops", 2, "packets shorter than header"],
-  ["badver", 2, "packets discarded for bad version"],
-  ["badauth", 2, "packets discarded for bad HMAC"],
-  ["badact", 2, "packets discarded for bad action"],
-  ["badlen", 2, "packets discarded for short packet"],
-  ["badval", 2, "states discarded for bad values"],
-  ["stale", 2, "stale states"],
-  ["badstate", 2, "failed state lookup/inserts"],
-  ["opackets", 1, "packets sent (IPv4)"],
-  ["opackets6", 1, "packets sent (IPv6)"],
+  ["ipackets", 1, "packet(s) received (IPv4)"],
+  ["ipackets6", 1, "packet(s) received (IPv6)"],
+  ["badif", 2, "packet(s) discarded for bad interface"],
+  ["badttl", 2, "packet(s) discarded for bad ttl"],
+  ["hdrops", 2, "packet(s) shorter than header"],
+  ["badver", 2, "packet(s) discarded for bad version"],
+  ["badauth", 2, "packet(s) discarded for bad HMAC"],
+  ["badact", 2, "packet(s) discarded for bad action"],
+  ["badlen", 2, "packet(s) discarded for short packet"],
+  ["badval", 2, "state(s) discarded for bad values"],
+  ["stale", 2, "stale state(s)"],
+  ["badstate", 2, "failed state lookup/insert(s)"],
+  ["opackets", 1, "packet(s) sent (IPv4)"],
+  ["opackets6", 1, "packet(s) sent (IPv6)"],
   ["onomem", 2, "send failed due to mbuf memory error"],
-  ["oerrors", 2, "send error"],
+  ["oerrors", 2, "send error(s)"],
 ];
 
+// carpstats in netstat's order; badif, oerrors, preempt and ownpackets are
+// counted by pfsyncd's CARP engine but have no netstat line, so they get ours.
 const CARP_COUNTER_LINES: readonly CounterLine[] = [
-  ["ipackets", 1, "packets received (IPv4)"],
-  ["ipackets6", 1, "packets received (IPv6)"],
-  ["badif", 2, "packets discarded for bad interface"],
-  ["badttl", 2, "packets discarded for wrong TTL"],
-  ["hdrops", 2, "packets shorter than header"],
-  ["badsum", 2, "discarded for bad checksums"],
-  ["badver", 2, "discarded packets with a bad version"],
+  ["ipackets", 1, "packet(s) received (IPv4)"],
+  ["ipackets6", 1, "packet(s) received (IPv6)"],
+  ["badif", 2, "packet(s) discarded for bad interface"],
+  ["badttl", 2, "packet(s) discarded for wrong TTL"],
+  ["hdrops", 2, "packet(s) shorter than header"],
+  ["badsum", 2, "discarded for bad checksum(s)"],
+  ["badver", 2, "discarded packet(s) with a bad version"],
   ["badlen", 2, "discarded because packet too short"],
   ["badauth", 2, "discarded for bad authentication"],
   ["badvhid", 2, "discarded for bad vhid"],
   ["badaddrs", 2, "discarded because of a bad address list"],
-  ["opackets", 1, "packets sent (IPv4)"],
-  ["opackets6", 1, "packets sent (IPv6)"],
+  ["ownpackets", 2, "own advertisement(s) ignored"],
+  ["opackets", 1, "packet(s) sent (IPv4)"],
+  ["opackets6", 1, "packet(s) sent (IPv6)"],
   ["onomem", 2, "send failed due to mbuf memory error"],
+  ["oerrors", 2, "send error(s)"],
+  ["preempt", 1, "takeover(s) from a worse master (preemption)"],
 ];
 
-/** `netstat -s -p NAME` form; counters netstat does not know follow under their own names. */
+/**
+ * `netstat -s -p NAME` form. Only counters present in `counters` are printed
+ * (engines differ in what they count); ones netstat does not know follow
+ * under their own names.
+ */
 export function renderCounters(
   name: string,
   counters: Counters,
@@ -62,7 +72,9 @@ export function renderCounters(
 ): string[] {
   const out = [`${name}:`];
   for (const [key, depth, text] of lines) {
-    out.push(`${"\t".repeat(depth)}${counters[key] ?? 0} ${text}`);
+    const value = counters[key];
+    if (value === undefined) continue;
+    out.push(`${"\t".repeat(depth)}${value} ${text.replaceAll("(s)", value === 1 ? "" : "s")}`);
   }
   const known = new Set(lines.map(([key]) => key));
   for (const key of Object.keys(counters).sort()) {
@@ -158,5 +170,7 @@ export function renderWatchEvent(event: WatchEvent): string {
       return `${event.ts} demotion: ${event.value} (${event.reason})`;
     case "bulk":
       return `${event.ts} bulk update: ${event.phase}, ${event.statesReceived} states received`;
+    case "overflow":
+      return `${event.ts} watch fell behind: ${event.dropped} events dropped`;
   }
 }

@@ -4,8 +4,7 @@
  * is the agent's handler table. Nothing a client sends can throw out of here:
  * bad input costs that client its connection and nothing else.
  */
-import { readLines } from "./lines.ts";
-import { LineTooLongError } from "./lines.ts";
+import { LineTooLongError, readLines } from "./lines.ts";
 import {
   CONTROL_SOCKET_MODE,
   ControlError,
@@ -17,10 +16,10 @@ import {
   type Request,
   type RequestContext,
   type Response,
+  STREAM_METHODS,
   type StreamMethod,
   type UnaryMethod,
 } from "./protocol.ts";
-import { STREAM_METHODS } from "./protocol.ts";
 import { prepareSocketPath } from "./socket_path.ts";
 import { isKnownMethod, validateParams } from "./validate.ts";
 

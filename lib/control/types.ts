@@ -119,4 +119,6 @@ export type WatchEvent =
     reason: string;
   }
   | { type: "demotion"; ts: string; value: number; reason: string }
-  | { type: "bulk"; ts: string; phase: BulkPhase; statesReceived: number };
+  | { type: "bulk"; ts: string; phase: BulkPhase; statesReceived: number }
+  /** This watcher fell behind and `dropped` events were not sent to it. */
+  | { type: "overflow"; ts: string; dropped: number };

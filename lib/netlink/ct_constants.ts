@@ -8,10 +8,11 @@
 /** socket(AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER). */
 export const NETLINK_NETFILTER = 12;
 
-/** nfgenmsg.nfgen_family uses Linux numbering (AF_INET6 is 10 here, 28 in pfsync). */
-export const AF_UNSPEC = 0;
-export const AF_INET = 2;
-export const AF_INET6 = 10;
+/**
+ * nfgenmsg.nfgen_family uses Linux numbering (AF_INET6 is 10 here, 28 in
+ * pfsync); the same bindings as rtnetlink's, so `export *` of both is fine.
+ */
+export { AF_INET, AF_INET6, AF_UNSPEC } from "./rtnetlink_consts.ts";
 
 /** Subsystem id in the high byte of nlmsg_type. */
 export const NFNL_SUBSYS_CTNETLINK = 1;

@@ -13,6 +13,7 @@ import { DecodeError } from "../bytes/errors.ts";
 import {
   attributesFromTable,
   type AttrNode,
+  type AttrSpec,
   decodeAttributes,
   type DecodedAttrs,
   encodeAttributes,
@@ -60,7 +61,39 @@ import {
 export const IFINFOMSG_LEN = 16;
 export const IFADDRMSG_LEN = 8;
 
-export const IFLA_TABLE = {
+/** Explicit so the decoded field types are part of the public API (no slow types). */
+export type IflaTable = {
+  readonly [IFLA_ADDRESS]: AttrSpec<"address", Uint8Array>;
+  readonly [IFLA_BROADCAST]: AttrSpec<"broadcast", Uint8Array>;
+  readonly [IFLA_IFNAME]: AttrSpec<"ifname", string>;
+  readonly [IFLA_MTU]: AttrSpec<"mtu", number>;
+  readonly [IFLA_LINK]: AttrSpec<"link", number>;
+  readonly [IFLA_QDISC]: AttrSpec<"qdisc", string>;
+  readonly [IFLA_MASTER]: AttrSpec<"master", number>;
+  readonly [IFLA_TXQLEN]: AttrSpec<"txqlen", number>;
+  readonly [IFLA_OPERSTATE]: AttrSpec<"operstate", number>;
+  readonly [IFLA_LINKMODE]: AttrSpec<"linkmode", number>;
+  readonly [IFLA_LINKINFO]: AttrSpec<"linkinfo", { kind?: string }>;
+  readonly [IFLA_IFALIAS]: AttrSpec<"alias", string>;
+  readonly [IFLA_GROUP]: AttrSpec<"group", number>;
+  readonly [IFLA_EXT_MASK]: AttrSpec<"extMask", number>;
+  readonly [IFLA_CARRIER]: AttrSpec<"carrier", number>;
+  readonly [IFLA_CARRIER_CHANGES]: AttrSpec<"carrierChanges", number>;
+  readonly [IFLA_PERM_ADDRESS]: AttrSpec<"permAddress", Uint8Array>;
+};
+
+export type IfaTable = {
+  readonly [IFA_ADDRESS]: AttrSpec<"address", Uint8Array>;
+  readonly [IFA_LOCAL]: AttrSpec<"local", Uint8Array>;
+  readonly [IFA_LABEL]: AttrSpec<"label", string>;
+  readonly [IFA_BROADCAST]: AttrSpec<"broadcast", Uint8Array>;
+  readonly [IFA_CACHEINFO]: AttrSpec<"cacheinfo", Uint8Array>;
+  readonly [IFA_FLAGS]: AttrSpec<"flags", number>;
+  readonly [IFA_RT_PRIORITY]: AttrSpec<"rtPriority", number>;
+  readonly [IFA_PROTO]: AttrSpec<"proto", number>;
+};
+
+export const IFLA_TABLE: IflaTable = {
   [IFLA_ADDRESS]: field("address", bytes),
   [IFLA_BROADCAST]: field("broadcast", bytes),
   [IFLA_IFNAME]: field("ifname", nulString),
@@ -80,7 +113,7 @@ export const IFLA_TABLE = {
   [IFLA_PERM_ADDRESS]: field("permAddress", bytes),
 };
 
-export const IFA_TABLE = {
+export const IFA_TABLE: IfaTable = {
   [IFA_ADDRESS]: field("address", bytesOf(4, 16)),
   [IFA_LOCAL]: field("local", bytesOf(4, 16)),
   [IFA_LABEL]: field("label", nulString),
@@ -91,8 +124,8 @@ export const IFA_TABLE = {
   [IFA_PROTO]: field("proto", u8),
 };
 
-export type LinkAttrs = DecodedAttrs<typeof IFLA_TABLE>;
-export type AddrAttrs = DecodedAttrs<typeof IFA_TABLE>;
+export type LinkAttrs = DecodedAttrs<IflaTable>;
+export type AddrAttrs = DecodedAttrs<IfaTable>;
 
 export interface LinkMessage {
   readonly family: number;

@@ -68,7 +68,8 @@ export class PfsyncAuth {
     if (packet.length - end < AUTH_TRAILER_SIZE) return "missing";
     const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
     if (view.getUint32(end) !== AUTH_MAGIC) return "missing";
-    if (view.getUint32(end + 4) !== 0) return "bad";
+    // Bytes after the trailer would be unsigned: refuse rather than ignore them.
+    if (packet.length !== end + AUTH_TRAILER_SIZE || view.getUint32(end + 4) !== 0) return "bad";
     const expected = this.mac(packet.subarray(0, end + MAC_OFFSET));
     const given = packet.subarray(end + MAC_OFFSET, end + MAC_OFFSET + MAC_SIZE);
     if (!timingSafeEqual(expected, given)) return "bad";

@@ -5,10 +5,12 @@
  * `resync`); local table changes arrive through the table's events, and
  * only changes of origin "local" are announced — learned states never echo.
  */
+import { DecodeError } from "../bytes/errors.ts";
 import type { StateTable, TableEvent } from "../state/table.ts";
 import { type AuthMode, PfsyncAuth } from "./auth.ts";
 import { type BulkEffect, BulkRequester, BulkResponder } from "./bulk.ts";
 import { INADDR_PFSYNC_GROUP } from "./header.ts";
+import { unwrapIPv4 } from "./ip.ts";
 import { PfsyncReceiver, type ReceiveMeta, type ReceiveVerdict } from "./receiver.ts";
 import { PfsyncSender } from "./sender.ts";
 import { newPfsyncStats, type PfsyncStats } from "./stats.ts";
@@ -67,6 +69,7 @@ export class PfsyncEngine {
   private readonly responder: BulkResponder;
   private readonly receiver: PfsyncReceiver;
   private unsubscribe: (() => void) | undefined;
+  private silenced = false;
 
   constructor(table: StateTable, ports: PfsyncPorts, config: PfsyncEngineConfig) {
     this.table = table;
@@ -136,8 +139,18 @@ export class PfsyncEngine {
     this.drain();
   }
 
-  /** A local "flush states": one CLR for our creator id (peers drop only those). */
-  clearStates(ifname = ""): void {
+  /**
+   * A local "flush states" (pfctl -F states): `remove` deletes the states from
+   * the table without individual announcements (pf marks them NOSYNC), then
+   * one CLR with our creator id tells peers to drop the states we created.
+   */
+  clearStates(ifname = "", remove?: () => void): void {
+    this.silenced = true;
+    try {
+      remove?.();
+    } finally {
+      this.silenced = false;
+    }
     if (!this.enabled) return;
     this.sender.clear({ ifname, creatorId: this.config.hostId });
     this.drain();
@@ -148,6 +161,27 @@ export class PfsyncEngine {
     this.apply(result.effects);
     this.drain();
     return result.verdict;
+  }
+
+  /**
+   * A whole IPv4 datagram from a raw socket. One too short for an IP header
+   * is counted (`ipackets`, `hdrops`) here; everything else goes through
+   * `receive` with the TTL and source taken from the header.
+   */
+  receiveDatagram(datagram: Uint8Array, onSyncInterface: boolean): ReceiveVerdict {
+    let envelope;
+    try {
+      envelope = unwrapIPv4(datagram);
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error;
+      this.stats.ipackets++;
+      this.stats.hdrops++;
+      return { accepted: false, reason: "hdrops" };
+    }
+    return this.receive(
+      { ttl: envelope.ttl, onSyncInterface, source: envelope.source },
+      envelope.payload,
+    );
   }
 
   tick(now = this.ports.now()): void {
@@ -184,7 +218,7 @@ export class PfsyncEngine {
   }
 
   private onTableEvent(event: TableEvent): void {
-    if (event.origin !== "local" || !this.enabled) return;
+    if (event.origin !== "local" || !this.enabled || this.silenced) return;
     const now = this.ports.now();
     if (event.type === "insert") this.sender.insert(event.state, now);
     else if (event.type === "update") this.sender.update(event.state, now);
@@ -223,4 +257,15 @@ export class PfsyncEngine {
       `pfsync: send to ${to} failed: ${error instanceof Error ? error.message : error}`,
     );
   }
+}
+
+/** The ifconfig-style line: `pfsync: syncif: eth2 maxupd: 128` (syncpeer shown when set). */
+export function formatPfsyncLine(
+  status: Pick<PfsyncStatus, "syncif" | "syncpeer" | "maxupd">,
+): string {
+  const parts = ["pfsync:"];
+  if (status.syncif !== null) parts.push(`syncif: ${status.syncif}`);
+  if (status.syncpeer !== null) parts.push(`syncpeer: ${status.syncpeer}`);
+  parts.push(`maxupd: ${status.maxupd}`);
+  return parts.join(" ");
 }

@@ -9,7 +9,7 @@
 import { DecodeError } from "../bytes/errors.ts";
 import { internetChecksum } from "../bytes/checksum.ts";
 import { formatIPv4, parseIPv4 } from "../net/address.ts";
-import { IPPROTO_PFSYNC, PFSYNC_DFLTTL, PFSYNC_HDRLEN } from "./header.ts";
+import { IPPROTO_PFSYNC, PFSYNC_DFLTTL } from "./header.ts";
 
 export interface IPv4Envelope {
   readonly source: string;
@@ -46,15 +46,15 @@ export function wrapIPv4(
 }
 
 /**
- * Splits a datagram. Too short for the IP header plus the 4-byte pfsync
- * header → `hdrops` (the kernel's first length check); the IP checksum was
- * already verified by the stack and is not re-checked.
+ * Splits a datagram. Only a datagram too short for its own IP header throws
+ * (`hdrops`); a payload shorter than the pfsync header is returned as is so
+ * the receiver counts it in kernel order (after the interface and TTL checks).
+ * The IP checksum was already verified by the stack and is not re-checked.
  */
 export function unwrapIPv4(datagram: Uint8Array): IPv4Envelope {
-  if (datagram.length < 20) throw new DecodeError("hdrops", "shorter than an IPv4 header", 0);
-  const ihl = (datagram[0] & 0x0f) * 4;
-  if (ihl < 20 || datagram.length < ihl + PFSYNC_HDRLEN) {
-    throw new DecodeError("hdrops", `need IP header (${ihl}) + ${PFSYNC_HDRLEN} bytes`, 0);
+  const ihl = datagram.length > 0 ? (datagram[0] & 0x0f) * 4 : 0;
+  if (datagram.length < 20 || ihl < 20 || datagram.length < ihl) {
+    throw new DecodeError("hdrops", `${datagram.length} bytes do not hold an IPv4 header`, 0);
   }
   const total = (datagram[2] << 8) | datagram[3];
   const end = total >= ihl && total <= datagram.length ? total : datagram.length;

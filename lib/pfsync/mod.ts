@@ -50,6 +50,7 @@ export {
   readAuthKeyFile,
 } from "./auth.ts";
 export {
+  formatPfsyncLine,
   PfsyncEngine,
   type PfsyncEngineConfig,
   type PfsyncPorts,

@@ -30,6 +30,7 @@ import {
   IFF_UP,
   type LinkMessage,
   NETLINK_ROUTE,
+  NLM_F_DUMP_INTR,
   type NlMessage,
   NLMSG_HDRLEN,
   OPERSTATE_NAMES,
@@ -37,7 +38,9 @@ import {
   RTM_NEWLINK,
   splitNlMessages,
 } from "../netlink/mod.ts";
+import { SysError } from "./errors.ts";
 import { NetlinkSocket } from "./netlink_socket.ts";
+import { errnoName } from "./platform/mod.ts";
 
 /** The part of NetlinkSocket the rtnetlink code uses; tests substitute a fake kernel. */
 export interface NetlinkPort {
@@ -158,16 +161,24 @@ export async function withRtnl<T>(
   }
 }
 
+/** A dump the kernel flagged as inconsistent (changed while we read it) is re-run. */
+const DUMP_ATTEMPTS = 3;
+
 async function dump(
   port: NetlinkPort,
   request: (seq: number) => Uint8Array,
   what: string,
   timeoutMs?: number,
-) {
-  const seq = nextSeq();
-  const result = await rtnlTransact(port, request(seq), seq, timeoutMs);
-  if (result.errno !== 0) throw new Error(`rtnetlink ${what} dump failed: errno ${result.errno}`);
-  return result.messages;
+): Promise<NlMessage[]> {
+  for (let attempt = 1;; attempt++) {
+    const seq = nextSeq();
+    const result = await rtnlTransact(port, request(seq), seq, timeoutMs);
+    if (result.errno !== 0) {
+      throw new SysError(`rtnetlink ${what} dump`, result.errno, { code: errnoName(result.errno) });
+    }
+    const interrupted = result.messages.some((m) => (m.header.flags & NLM_F_DUMP_INTR) !== 0);
+    if (!interrupted || attempt === DUMP_ATTEMPTS) return result.messages;
+  }
 }
 
 /** Every interface with its addresses, in ifindex order. */

@@ -43,7 +43,7 @@ export interface LinkEvent {
 
 export interface WatchLinksOptions {
   /** The agent's reactor; without one the watcher runs a private reactor. */
-  readonly reactor?: Reactor;
+  readonly reactor?: Pick<Reactor, "add" | "remove">;
   /** Opens the subscribed socket; default NETLINK_ROUTE bound to RTMGRP_LINK. */
   readonly open?: () => NetlinkPort & { readonly fd: number };
   /** Resync source after an overflow; default listInterfaces(). */
@@ -81,8 +81,8 @@ export function watchLinks(
   options: WatchLinksOptions = {},
 ): LinkWatcher {
   const socket = (options.open ?? (() => NetlinkSocket.open(NETLINK_ROUTE, RTMGRP_LINK)))();
-  const reactor = options.reactor ?? new Reactor();
-  const ownReactor = options.reactor === undefined;
+  const own = options.reactor === undefined ? new Reactor() : undefined;
+  const reactor = options.reactor ?? own!;
   const last = new Map<number, string>();
   const stats = { malformed: 0, overruns: 0 };
   const report = options.onError ?? (() => {});
@@ -145,7 +145,8 @@ export function watchLinks(
   };
 
   reactor.add(socket, onReadable);
-  if (ownReactor) void reactor.run();
+  // A throwing callback is a bug (DESIGN rule 4): the private loop rejects loudly.
+  if (own) void own.run();
 
   return {
     stats,
@@ -154,7 +155,7 @@ export function watchLinks(
       closed = true;
       reactor.remove(socket.fd);
       socket.close();
-      if (ownReactor) await reactor.close();
+      if (own) await own.close();
     },
   };
 }

@@ -5,17 +5,13 @@
  * non-blocking; register `fd` with the Reactor and call `receive()` until it
  * returns undefined.
  */
-import { formatIPv4, parseIPv4, parseIPv6 } from "../net/address.ts";
+import { addressesEqual, formatIPv4, parseIPv4, parseIPv6 } from "../net/address.ts";
 import { decodeIPv4Header, ipv4Payload } from "../net/ipv4.ts";
 import type { IPv4Header } from "../net/ipv4.ts";
 import { MessageReceiver } from "./msghdr.ts";
 import type { ControlMessage } from "./msghdr.ts";
 import { platform, requireConstant } from "./platform/mod.ts";
-import {
-  encodeIpMreqn,
-  encodeSockaddrIn,
-  HOST_LITTLE_ENDIAN,
-} from "./sockaddr.ts";
+import { encodeIpMreqn, encodeSockaddrIn, HOST_LITTLE_ENDIAN } from "./sockaddr.ts";
 import { cString } from "./libc.ts";
 import {
   closeFd,
@@ -137,6 +133,10 @@ export function bindToDevice(fd: number, device: string): void {
 }
 
 export class RawIPv4Socket extends RawSocket {
+  // The last destination's sockaddr, so a steady sender encodes it once.
+  #lastDestination: Uint8Array | undefined;
+  #lastSockaddr: Uint8Array<ArrayBuffer> | undefined;
+
   /** socket(AF_INET, SOCK_RAW, protocol) with the options CARP needs (see RawSocketOptions). */
   static open(options: RawSocketOptions): RawIPv4Socket {
     const fd = openSocket(
@@ -182,8 +182,19 @@ export class RawIPv4Socket extends RawSocket {
   sendTo(address: Uint8Array | string, payload: Uint8Array): number {
     this.ensureOpen("sendTo");
     const destination = addressBytes(address, 4);
-    const label = `${this.protocol}, ${formatIPv4(destination)}`;
-    return sendTo(this.fd, toArrayBuffer(payload), encodeSockaddrIn(destination), label);
+    const cached = this.#lastDestination;
+    let sockaddr = this.#lastSockaddr;
+    if (!cached || !addressesEqual(cached, destination)) {
+      sockaddr = encodeSockaddrIn(destination);
+      this.#lastDestination = destination.slice();
+      this.#lastSockaddr = sockaddr;
+    }
+    return sendTo(
+      this.fd,
+      toArrayBuffer(payload),
+      sockaddr!,
+      () => `${this.protocol}, ${formatIPv4(destination)}`,
+    );
   }
 
   /**

@@ -65,12 +65,11 @@ export class RawIPv6Socket extends RawSocket {
   sendTo(address: Uint8Array | string, payload: Uint8Array, scopeId = this.ifindex): number {
     this.ensureOpen("sendTo");
     const destination = addressBytes(address, 6);
-    const label = `${this.protocol}, ${formatIPv6(destination)}%${scopeId}`;
     return sendTo(
       this.fd,
       toArrayBuffer(payload),
       encodeSockaddrIn6(destination, 0, scopeId),
-      label,
+      () => `${this.protocol}, ${formatIPv6(destination)}%${scopeId}`,
     );
   }
 

@@ -80,7 +80,8 @@ export function socketName(fd: number, size: number): Uint8Array {
 }
 
 /**
- * sendto with MSG_DONTWAIT; returns the byte count. A full send buffer
+ * sendto with MSG_DONTWAIT; returns the byte count. `label` may be a
+ * function so hot paths build the message text only on failure. A full send buffer
  * (EAGAIN) is an error here: the callers send small datagrams at a low rate,
  * so a full buffer means something is wrong and is worth reporting.
  */
@@ -88,13 +89,13 @@ export function sendTo(
   fd: number,
   data: Uint8Array<ArrayBuffer>,
   address: Uint8Array<ArrayBuffer> | null,
-  label: string,
+  label: string | (() => string),
 ): number {
   const flags = requireConstant("MSG_DONTWAIT");
   const sent = Number(
     libc().sendto(fd, data, BigInt(data.length), flags, address, address?.length ?? 0),
   );
-  if (sent < 0) throwErrno(`sendto(${label})`);
+  if (sent < 0) throwErrno(`sendto(${typeof label === "string" ? label : label()})`);
   return sent;
 }
 

@@ -1,6 +1,11 @@
 import { assertEquals, assertThrows } from "../helpers/assert.ts";
 import { DecodeError, fromHex, toHex } from "../../lib/bytes/mod.ts";
+import { formatAddress, formatMac } from "../../lib/net/mod.ts";
 import {
+  CARP_GROUP_MAC_V4,
+  CARP_GROUP_MAC_V6,
+  CARP_GROUP_V4,
+  CARP_GROUP_V6,
   CARP_HEADER_LENGTH,
   decodeCarpHeader,
   encodeCarpHeader,
@@ -117,4 +122,11 @@ Deno.test("decodeCarpHeader() ignores type, authlen and demote, as the kernels d
   });
   const h = decodeCarpHeader(odd);
   assertEquals([h.type, h.authlen, h.demote], [5, 9, 3]);
+});
+
+Deno.test("CARP group constants are 224.0.0.18 / ff02::12 and their multicast MACs", () => {
+  assertEquals(formatAddress(CARP_GROUP_V4), "224.0.0.18");
+  assertEquals(formatAddress(CARP_GROUP_V6), "ff02::12");
+  assertEquals(formatMac(CARP_GROUP_MAC_V4), "01:00:5e:00:00:12");
+  assertEquals(formatMac(CARP_GROUP_MAC_V6), "33:33:00:00:00:12");
 });

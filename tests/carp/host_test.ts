@@ -2,6 +2,7 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { fromHex, internetChecksum } from "../../lib/bytes/mod.ts";
 import {
   AdvertCounter,
+  carpClockFrom,
   CarpHost,
   carpVirtualMac,
   DEFAULT_SYSCTLS,
@@ -186,4 +187,37 @@ Deno.test("systemClock fires a driver's timer after its fractional deadline, nev
   cancel();
   await new Promise((r) => setTimeout(r, 10));
   assertEquals(fired, false);
+});
+
+Deno.test("carpClockFrom() drives a VirtualHost from a deadline-based clock", () => {
+  const fake = new FakeClock();
+  const clock = carpClockFrom({
+    now: () => fake.now,
+    setTimer: (at, fn) => ({ cancel: fake.schedule(at - fake.now, fn) }),
+  });
+  const { ports } = recordingPorts(fake);
+  const host = new CarpHost(DEFAULT_SYSCTLS, { ownAddresses: () => [], log: () => {} });
+  const v = host.addVhost(vhostConfig(), { ...ports, ...clock });
+  host.start();
+  fake.advance(2999);
+  assertEquals(v.state, "BACKUP");
+  fake.advance(1);
+  assertEquals(v.state, "MASTER");
+});
+
+Deno.test("CarpHost.setSysctls() re-levels the sysctl demotion and re-runs T1", () => {
+  const fake = new FakeClock();
+  const host = new CarpHost({ ...DEFAULT_SYSCTLS, demotion: 20 }, {
+    ownAddresses: () => [],
+    log: () => {},
+  });
+  const { ports } = recordingPorts(fake);
+  const v = host.addVhost(vhostConfig({ advskew: 10 }), ports);
+  host.start();
+  assertEquals(v.effectiveAdvskew, 30);
+  host.setSysctls({ ...DEFAULT_SYSCTLS, demotion: 50 });
+  assertEquals([describeDemotion(host.demotion), v.effectiveAdvskew], ["operator sysctl +50", 60]);
+  host.setSysctls({ ...DEFAULT_SYSCTLS });
+  // Back to 5.4 arithmetic with no demotion at all.
+  assertEquals([describeDemotion(host.demotion), v.effectiveAdvskew], ["none", 10]);
 });

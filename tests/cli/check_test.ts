@@ -158,3 +158,25 @@ Deno.test("pfsyncd check exits 2 on a usage error", async () => {
   const missingValue = await check("-f");
   assertEquals(missingValue.code, 2);
 });
+
+Deno.test("pfsyncd check reads repeated -f files in order, expanding across them", async () => {
+  await withFiles({
+    "a.conf": "dev=em2\n",
+    "b.conf": 'ifconfig_em2="up"\npfsync_enable=YES\npfsync_syncdev=$dev\n',
+    "e": "",
+  }, async (path) => {
+    const r = await check(
+      "-f",
+      path("a.conf"),
+      "-f",
+      path("b.conf"),
+      "-s",
+      path("e"),
+      "-c",
+      path("e"),
+      "--json",
+    );
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(JSON.parse(r.stdout).config.pfsync.syncif, "em2");
+  });
+});

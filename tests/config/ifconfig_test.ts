@@ -194,6 +194,17 @@ const BAD: [string, string, string[]][] = [
     ],
   ],
   [
+    "address owner",
+    BASE + 'cloned_interfaces="carp0"\nifconfig_carp0="vhid 1 advskew 50 192.0.2.2/24"',
+    [
+      "rc.conf:3:35 warning: 192.0.2.2 is also em0's own address: the kernel treats this host " +
+      "as the address owner and forces advskew 0",
+    ],
+  ],
+  ["pfsync version", 'ifconfig_pfsync0="version 1400"', [
+    "rc.conf:1:27 warning: pfsync 'version 1400' ignored: pfsyncd speaks protocol version 2",
+  ]],
+  [
     "no parent subnet, DHCP named",
     'ifconfig_em0="DHCP"\ncloned_interfaces="carp0"\nifconfig_carp0="vhid 1 198.51.100.1/24"',
     [
@@ -304,4 +315,11 @@ Deno.test("rc.conf declares interfaces from network_interfaces, cloned_interface
     'network_interfaces="AUTO em0 em1"\ncloned_interfaces="carp0 pfsync0"\nifconfig_em3="up"',
   );
   assertEquals([...layer.declaredInterfaces].sort(), ["carp0", "em0", "em1", "em3", "pfsync0"]);
+});
+
+Deno.test("rc.conf ifconfig: the address owner gets advskew 0, as in the 5.x kernel", () => {
+  const s = summarise(
+    BASE + 'cloned_interfaces="carp0"\nifconfig_carp0="vhid 1 advskew 50 192.0.2.2/24"',
+  );
+  assertEquals(s.carp, ["carp0@em0 vhid=1 advbase=1 advskew=0 pass= 192.0.2.2/24"]);
 });

@@ -5,6 +5,7 @@
  */
 import type { ControlHandlers, RequestContext } from "../../lib/control/protocol.ts";
 import { ControlError } from "../../lib/control/protocol.ts";
+import { startControlServer } from "../../lib/control/server.ts";
 import type { StateView, StatusResult, WatchEvent } from "../../lib/control/types.ts";
 
 export function sampleStatus(): StatusResult {
@@ -24,13 +25,46 @@ export function sampleStatus(): StatusResult {
       },
       { interface: "eth0", vhid: 2, state: "BACKUP", advbase: 1, advskew: 100 },
     ],
-    carpStats: { ipackets: 120, badttl: 1, opackets: 61, badsum: 2 },
+    carpStats: {
+      ipackets: 120,
+      ipackets6: 0,
+      badif: 0,
+      badttl: 1,
+      hdrops: 0,
+      badsum: 2,
+      badver: 0,
+      badlen: 0,
+      badauth: 0,
+      badvhid: 0,
+      opackets: 61,
+      opackets6: 0,
+      oerrors: 0,
+      preempt: 1,
+      ownpackets: 0,
+    },
     pfsync: {
       syncif: "eth2",
       syncpeer: null,
       maxupd: 128,
       bulk: { phase: "done", statesReceived: 1234, tries: 1, holdingPreemption: false },
-      stats: { ipackets: 10, badttl: 3, badauth: 1, opackets: 7, stale: 2 },
+      stats: {
+        ipackets: 10,
+        ipackets6: 0,
+        badif: 0,
+        badttl: 3,
+        hdrops: 0,
+        badver: 0,
+        badact: 0,
+        badlen: 0,
+        badauth: 1,
+        stale: 2,
+        badval: 0,
+        badstate: 0,
+        opackets: 7,
+        opackets6: 0,
+        onomem: 0,
+        oerrors: 0,
+      },
     },
     demotion: {
       value: 241,
@@ -206,4 +240,38 @@ export async function makeStaleSocket(path: string): Promise<void> {
   child.kill("SIGKILL");
   await child.status;
   await child.stdout.cancel();
+}
+
+/** Starts a fake agent on a temp path, runs `body`, always closes and cleans up. */
+export async function withServer(
+  body: (path: string, agent: ReturnType<typeof fakeAgent>, errors: string[]) => Promise<void>,
+): Promise<void> {
+  const temp = await tempSocketPath();
+  const agent = fakeAgent();
+  const errors: string[] = [];
+  const server = await startControlServer({
+    path: temp.path,
+    handlers: agent.handlers,
+    onError: (message) => errors.push(message),
+  });
+  try {
+    await body(temp.path, agent, errors);
+  } finally {
+    await server.close();
+    await temp.cleanup();
+  }
+}
+
+/** Sends raw bytes, returns every line the server wrote before closing. */
+export async function rawExchange(path: string, bytes: Uint8Array): Promise<unknown[]> {
+  const conn = await Deno.connect({ transport: "unix", path });
+  const writer = conn.writable.getWriter();
+  // The server may close mid-write once it has seen enough; that is expected.
+  const written = writer.write(bytes).catch(() => {});
+  const text = await new Response(conn.readable).text().catch(() => "");
+  await written;
+  try {
+    conn.close();
+  } catch { /* closed by the server */ }
+  return text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
 }

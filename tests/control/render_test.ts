@@ -30,7 +30,7 @@ Deno.test("renderStatus() prints ifconfig, bulk, demotion and netstat -s section
     "\t\t3 packets discarded for bad ttl",
     "\t\t0 packets shorter than header",
     "\t\t0 packets discarded for bad version",
-    "\t\t1 packets discarded for bad HMAC",
+    "\t\t1 packet discarded for bad HMAC",
     "\t\t0 packets discarded for bad action",
     "\t\t0 packets discarded for short packet",
     "\t\t0 states discarded for bad values",
@@ -39,22 +39,23 @@ Deno.test("renderStatus() prints ifconfig, bulk, demotion and netstat -s section
     "\t7 packets sent (IPv4)",
     "\t0 packets sent (IPv6)",
     "\t\t0 send failed due to mbuf memory error",
-    "\t\t0 send error",
+    "\t\t0 send errors",
     "carp:",
     "\t120 packets received (IPv4)",
     "\t0 packets received (IPv6)",
     "\t\t0 packets discarded for bad interface",
-    "\t\t1 packets discarded for wrong TTL",
+    "\t\t1 packet discarded for wrong TTL",
     "\t\t0 packets shorter than header",
     "\t\t2 discarded for bad checksums",
     "\t\t0 discarded packets with a bad version",
     "\t\t0 discarded because packet too short",
     "\t\t0 discarded for bad authentication",
     "\t\t0 discarded for bad vhid",
-    "\t\t0 discarded because of a bad address list",
+    "\t\t0 own advertisements ignored",
     "\t61 packets sent (IPv4)",
     "\t0 packets sent (IPv6)",
-    "\t\t0 send failed due to mbuf memory error",
+    "\t\t0 send errors",
+    "\t1 takeover from a worse master (preemption)",
     "",
   ].join("\n");
   assertEquals(renderStatus(sampleStatus()), expected);
@@ -97,11 +98,16 @@ Deno.test("renderBulk() and renderDemotion() table", () => {
   );
 });
 
-Deno.test("renderCounters() lists counters netstat does not know after the known ones", () => {
-  assertEquals(
-    renderCounters("x", { zeta: 4, known: 1, alpha: 2 }, [["known", 1, "known things"]]),
-    ["x:", "\t1 known things", "\t\t2 alpha", "\t\t4 zeta"],
-  );
+Deno.test("renderCounters() prints present counters, plural by count, then unknown ones", () => {
+  const lines = [["known", 1, "known thing(s)"], ["absent", 2, "absent thing(s)"]] as const;
+  const table: [Record<string, number>, string[]][] = [
+    [{ zeta: 4, known: 1, alpha: 2 }, ["x:", "\t1 known thing", "\t\t2 alpha", "\t\t4 zeta"]],
+    [{ known: 0, absent: 2 }, ["x:", "\t0 known things", "\t\t2 absent things"]],
+    [{}, ["x:"]],
+  ];
+  for (const [counters, expected] of table) {
+    assertEquals(renderCounters("x", counters, lines), expected);
+  }
 });
 
 Deno.test("renderState() prints pfctl -s state lines, -v adds age/expiry/counters/ids", () => {
@@ -131,6 +137,7 @@ Deno.test("renderWatchEvent() gives one line an event", () => {
     { type: "demotion", ts: "T", value: 240, reason: "maintenance on" },
     { type: "bulk", ts: "T", phase: "receiving", statesReceived: 500 },
     { type: "state", ts: "T", action: "delete", origin: "local", state: sampleStates()[1] },
+    { type: "overflow", ts: "T", dropped: 12 },
   ];
   assertEquals([...WATCH_EVENTS, ...more].map(renderWatchEvent), [
     "2026-11-28T12:00:00.000Z carp: 1@eth1: BACKUP -> MASTER (master timed out)",
@@ -138,5 +145,6 @@ Deno.test("renderWatchEvent() gives one line an event", () => {
     "T demotion: 240 (maintenance on)",
     "T bulk update: receiving, 500 states received",
     "T delete (local): eth1 udp 2001:db8::2[5353] <- 2001:db8::1[53]       MULTIPLE:SINGLE",
+    "T watch fell behind: 12 events dropped",
   ]);
 });

@@ -243,6 +243,26 @@ export interface LabTestOptions {
 }
 
 /**
+ * A Deno.test that needs root but builds its own setup (no Lab): skipped with
+ * the reason in its name when not root and CI !== "true"; never under CI=true.
+ */
+export function privilegedTest(
+  name: string,
+  fn: () => Promise<void>,
+  options: Omit<LabTestOptions, "timeoutMs"> = {},
+): void {
+  const skip = labSkipReason();
+  Deno.test({
+    name: skip ? `${name} (skipped: ${skip})` : name,
+    ignore: skip !== undefined,
+    only: options.only,
+    sanitizeOps: options.sanitizeOps,
+    sanitizeResources: options.sanitizeResources,
+    fn,
+  });
+}
+
+/**
  * Registers a Deno.test that gets a fresh Lab and always tears it down. Not
  * root and CI !== "true": skipped, with the reason in the test name. Under
  * CI=true it never skips, so a missing privilege or tool fails the run.
@@ -252,31 +272,31 @@ export function labTest(
   fn: (lab: Lab) => Promise<void>,
   options: LabTestOptions = {},
 ): void {
-  const skip = labSkipReason();
-  Deno.test({
-    name: skip ? `${name} (skipped: ${skip})` : name,
-    ignore: skip !== undefined,
-    only: options.only,
-    sanitizeOps: options.sanitizeOps,
-    sanitizeResources: options.sanitizeResources,
-    fn: async () => {
-      const lab = await Lab.create();
-      const timeoutMs = options.timeoutMs ?? 60_000;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`lab test "${name}" exceeded ${timeoutMs} ms`)),
-          timeoutMs,
-        );
+  privilegedTest(name, async () => {
+    const lab = await Lab.create();
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`lab test "${name}" exceeded ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    let failed = false;
+    try {
+      await Promise.race([fn(lab), timeout]);
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      // A cleanup problem must not hide the test's own failure.
+      await lab.cleanup().catch((error) => {
+        if (!failed) throw error;
+        console.error(String(error));
       });
-      try {
-        await Promise.race([fn(lab), timeout]);
-      } finally {
-        clearTimeout(timer);
-        await lab.cleanup();
-      }
-    },
-  });
+    }
+  }, options);
 }
 
 /** For scripts and benchmarks outside Deno.test: a lab torn down when `fn` settles. */

@@ -9,6 +9,7 @@ import {
   checkLabCidr,
   labSkipReason,
   labTest,
+  privilegedTest,
   processAlive,
   runCommand,
   sweepDeadRuns,
@@ -152,10 +153,9 @@ labTest("ns.spawnDeno() runs a script inside the namespace with this deno", asyn
   assertEquals(proc.jsonLines(), [{ names: ["lo"] }]); // only the namespace's own lo
 });
 
-Deno.test({
-  name: "withLab() deletes namespaces and temp files even when the body throws",
-  ignore: labSkipReason() !== undefined,
-  fn: async () => {
+privilegedTest(
+  "withLab() deletes namespaces and temp files even when the body throws",
+  async () => {
     let name = "";
     let tmp = "";
     await assertRejects(
@@ -173,70 +173,62 @@ Deno.test({
     assert(!(await netnsNames()).includes(name), `${name} left behind`);
     assert(!exists(tmp), `${tmp} left behind`);
   },
+);
+
+privilegedTest("sweepDeadRuns() removes namespaces of dead runs only", async () => {
+  const pidMax = Number(Deno.readTextFileSync("/proc/sys/kernel/pid_max").trim());
+  let dead = pidMax;
+  while (exists(`/proc/${dead}`)) dead--; // highest free pid: no live process owns it
+  const stale = `pfs${dead.toString(36)}-zz0-stale`;
+  const live = `pfs${Deno.pid.toString(36)}-zz1-live`;
+  const other = `pfsother-zz2`; // not our naming: must be left alone
+  try {
+    for (const n of [stale, live, other]) {
+      assert((await runCommand(["ip", "netns", "add", n])).success, `add ${n}`);
+    }
+    const removed = await sweepDeadRuns();
+    assert(removed.includes(stale), "stale namespace swept");
+    const names = await netnsNames();
+    assertEquals([names.includes(stale), names.includes(live), names.includes(other)], [
+      false,
+      true,
+      true,
+    ]);
+  } finally {
+    for (const n of [stale, live, other]) await runCommand(["ip", "netns", "del", n]);
+  }
 });
 
-Deno.test({
-  name: "sweepDeadRuns() removes namespaces of dead runs only",
-  ignore: labSkipReason() !== undefined,
-  fn: async () => {
-    const pidMax = Number(Deno.readTextFileSync("/proc/sys/kernel/pid_max").trim());
-    let dead = pidMax;
-    while (exists(`/proc/${dead}`)) dead--; // highest free pid: no live process owns it
-    const stale = `pfs${dead.toString(36)}-zz0-stale`;
-    const live = `pfs${Deno.pid.toString(36)}-zz1-live`;
-    const other = `pfsother-zz2`; // not our naming: must be left alone
-    try {
-      for (const n of [stale, live, other]) {
-        assert((await runCommand(["ip", "netns", "add", n])).success, `add ${n}`);
-      }
-      const removed = await sweepDeadRuns();
-      assert(removed.includes(stale), "stale namespace swept");
-      const names = await netnsNames();
-      assertEquals([names.includes(stale), names.includes(live), names.includes(other)], [
-        false,
-        true,
-        true,
-      ]);
-    } finally {
-      for (const n of [stale, live, other]) await runCommand(["ip", "netns", "del", n]);
+privilegedTest("Lab tears down on SIGINT of the test run", async () => {
+  const fixture = new URL("./fixtures/interrupted_lab.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", fixture],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  try {
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
     }
-  },
-});
-
-Deno.test({
-  name: "Lab tears down on SIGINT of the test run",
-  ignore: labSkipReason() !== undefined,
-  fn: async () => {
-    const fixture = new URL("./fixtures/interrupted_lab.ts", import.meta.url).pathname;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", fixture],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
+    const info = JSON.parse(text) as { ns: string; pid: number; tmpDir: string };
+    assert((await netnsNames()).includes(info.ns));
+    child.kill("SIGINT");
+    const status = await child.status;
+    assertEquals(status.code, 130);
+    assert(!(await netnsNames()).includes(info.ns), "namespace survived SIGINT");
+    assert(!processAlive(info.pid), "spawned process survived SIGINT");
+    assert(!exists(info.tmpDir), "temp dir survived SIGINT");
+  } finally {
+    reader.releaseLock();
+    await child.stdout.cancel().catch(() => undefined);
+    await child.stderr.cancel().catch(() => undefined);
     try {
-      while (!text.includes("\n")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += value;
-      }
-      const info = JSON.parse(text) as { ns: string; pid: number; tmpDir: string };
-      assert((await netnsNames()).includes(info.ns));
-      child.kill("SIGINT");
-      const status = await child.status;
-      assertEquals(status.code, 130);
-      assert(!(await netnsNames()).includes(info.ns), "namespace survived SIGINT");
-      assert(!processAlive(info.pid), "spawned process survived SIGINT");
-      assert(!exists(info.tmpDir), "temp dir survived SIGINT");
-    } finally {
-      reader.releaseLock();
-      await child.stdout.cancel().catch(() => undefined);
-      await child.stderr.cancel().catch(() => undefined);
-      try {
-        child.kill("SIGKILL");
-      } catch { /* exited */ }
-      await child.status;
-    }
-  },
+      child.kill("SIGKILL");
+    } catch { /* exited */ }
+    await child.status;
+  }
 });

@@ -15,7 +15,9 @@ import { receiverHarness } from "./harness.ts";
 const KEY = new TextEncoder().encode("correct horse battery staple");
 
 function sealedInsert(key = KEY, now = 1_000) {
-  const sender = new PfsyncSender({ auth: new PfsyncAuth({ key, mode: "required", now: () => now }) });
+  const sender = new PfsyncSender({
+    auth: new PfsyncAuth({ key, mode: "required", now: () => now }),
+  });
   sender.insert(V5_STATE, 0);
   sender.flush();
   return sender.take()[0].bytes;
@@ -61,14 +63,24 @@ Deno.test("PfsyncReceiver with auth optional accepts unsigned packets but not ba
 
 Deno.test("A legacy receiver (no auth) ignores the trailer and processes the records", () => {
   const h = receiverHarness();
-  assertEquals(h.receive(sealedInsert()).verdict, { accepted: true, action: PFSYNC_ACT_INS, records: 1 });
+  assertEquals(h.receive(sealedInsert()).verdict, {
+    accepted: true,
+    action: PFSYNC_ACT_INS,
+    records: 1,
+  });
   assertEquals(h.table.get(V5_STATE)?.lan, V5_STATE.lan);
 });
 
 Deno.test("PfsyncAuth sequences increase per packet and per peer independently", () => {
   const auth = new PfsyncAuth({ key: KEY, mode: "required", now: () => 5 });
-  const a = auth.seal(encodeFrame({ action: PFSYNC_ACT_INS, records: [V5_STATE] }, AUTH_TRAILER_SIZE), 228);
-  const b = auth.seal(encodeFrame({ action: PFSYNC_ACT_INS, records: [V5_STATE] }, AUTH_TRAILER_SIZE), 228);
+  const a = auth.seal(
+    encodeFrame({ action: PFSYNC_ACT_INS, records: [V5_STATE] }, AUTH_TRAILER_SIZE),
+    228,
+  );
+  const b = auth.seal(
+    encodeFrame({ action: PFSYNC_ACT_INS, records: [V5_STATE] }, AUTH_TRAILER_SIZE),
+    228,
+  );
   const verifier = new PfsyncAuth({ key: KEY, mode: "required" });
   assertEquals(verifier.verify(b, 228, "192.0.2.1"), "ok");
   assertEquals(verifier.verify(a, 228, "192.0.2.1"), "replay", "older sequence from the same peer");

@@ -43,8 +43,19 @@ Deno.test("BulkRequester: BUS START re-arms for the whole table, END from after 
   r.onState(11_001);
   const done = r.onBusEnd(1, 12_000);
   assertEquals(kinds(done), ["hold:false"]);
-  assertEquals(done.find((e) => e.type === "hold"), { type: "hold", on: false, reason: HOLD_REASON });
-  assertEquals(r.status(), { outcome: "done", pending: false, tries: 0, received: 2, requestedAt: 10_000, finishedAt: 12_000 });
+  assertEquals(done.find((e) => e.type === "hold"), {
+    type: "hold",
+    on: false,
+    reason: HOLD_REASON,
+  });
+  assertEquals(r.status(), {
+    outcome: "done",
+    pending: false,
+    tries: 0,
+    received: 2,
+    requestedAt: 10_000,
+    finishedAt: 12_000,
+  });
 });
 
 Deno.test("BulkRequester ignores an END whose timestamp predates our request", () => {
@@ -66,9 +77,15 @@ Deno.test("BulkRequester: restarting while pending does not stack holds; progres
 
 function responderHarness(count: number, batchPackets = 2) {
   const table = new StateTable();
-  for (let i = 0; i < count; i++) table.insert(makeState(), i % 2 ? "local" : { peer: "192.0.2.9" });
+  for (let i = 0; i < count; i++) {
+    table.insert(makeState(), i % 2 ? "local" : { peer: "192.0.2.9" });
+  }
   const sender = new PfsyncSender({ mtu: 1500 });
-  const responder = new BulkResponder(table, sender, { hostId: 0x0badcafe, tickMs: 10, batchPackets });
+  const responder = new BulkResponder(table, sender, {
+    hostId: 0x0badcafe,
+    tickMs: 10,
+    batchPackets,
+  });
   return { table, sender, responder };
 }
 
@@ -77,7 +94,11 @@ Deno.test("BulkResponder: START, the whole table in paced batches after 1 s, the
   responder.onRequest(5_000, true);
   const start = sender.take();
   assertEquals(start.map((o) => o.action), [PFSYNC_ACT_BUS]);
-  assertEquals(decodeFrame(start[0].bytes).message.records[0], { creatorId: 0x0badcafe, endtime: 0, status: 1 });
+  assertEquals(decodeFrame(start[0].bytes).message.records[0], {
+    creatorId: 0x0badcafe,
+    endtime: 0,
+    status: 1,
+  });
   assertEquals(responder.tick(5_999, true), 0);
   const perTick: number[] = [];
   let t = 6_000;
@@ -87,7 +108,10 @@ Deno.test("BulkResponder: START, the whole table in paced batches after 1 s, the
   }
   assertEquals(perTick, [12, 12, 6]); // 2 packets × 6 states per tick, learned states included
   const out = sender.take();
-  const updRecords = out.filter((o) => o.action === PFSYNC_ACT_UPD).reduce((n, o) => n + o.records, 0);
+  const updRecords = out.filter((o) => o.action === PFSYNC_ACT_UPD).reduce(
+    (n, o) => n + o.records,
+    0,
+  );
   assertEquals(updRecords, 30);
   const end = out[out.length - 1];
   assertEquals(end.action, PFSYNC_ACT_BUS);

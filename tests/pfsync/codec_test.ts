@@ -59,7 +59,10 @@ Deno.test("decodeFrame() ignores trailing bytes and CLR/BUS counts", () => {
 
 Deno.test("decodeFrame() ignores pad garbage in CLR and BUS", () => {
   const clr = fromHex("0200000061626300ffffffffffffffffffffffff0badcafe99999999");
-  assertEquals(decodeFrame(clr).message, { action: PFSYNC_ACT_CLR, records: [{ ifname: "abc", creatorId: 0x0badcafe }] });
+  assertEquals(decodeFrame(clr).message, {
+    action: PFSYNC_ACT_CLR,
+    records: [{ ifname: "abc", creatorId: 0x0badcafe }],
+  });
   const bus = fromHex("020009000badcafe0000000001ffffffffffffff");
   assertEquals(decodeFrame(bus).message, {
     action: PFSYNC_ACT_BUS,
@@ -100,7 +103,11 @@ Deno.test("encodeStateRecord() keeps scrub blocks and pads (used by LX1)", () =>
   const state = {
     ...V5_STATE,
     ext: { addr: "198.51.100.7", port: 80, pad: [1234, 0, 7] as [number, number, number] },
-    src: { ...V5_STATE.src, pad: [3, 0x12, 8, 0, 0], scrub: { flags: 1, ttl: 64, scrubFlag: 1, tsMod: 9 } },
+    src: {
+      ...V5_STATE.src,
+      pad: [3, 0x12, 8, 0, 0],
+      scrub: { flags: 1, ttl: 64, scrubFlag: 1, tsMod: 9 },
+    },
   };
   const bytes = encodeStateRecord(state);
   assertEquals(bytes[123], 3); // src.pad[0]: exact conntrack state in LX1
@@ -109,17 +116,31 @@ Deno.test("encodeStateRecord() keeps scrub blocks and pads (used by LX1)", () =>
 });
 
 Deno.test("maxRecordsForMtu() follows §3.3", () => {
-  const table: [number, number][] = [[1500, 6], [2048, 9], [9000, 9], [1348, 6], [228, 1], [576, 2]];
+  const table: [number, number][] = [[1500, 6], [2048, 9], [9000, 9], [1348, 6], [228, 1], [
+    576,
+    2,
+  ]];
   for (const [mtu, count] of table) assertEquals(maxRecordsForMtu(mtu), count, `mtu ${mtu}`);
   assertThrows(() => maxRecordsForMtu(200), RangeError);
   assertEquals(frameLength(PFSYNC_ACT_UPD, 6), 1348);
 });
 
 Deno.test("ACTIONS table: sizes and count rules per action code", () => {
-  const expected = [[24, "one"], [224, "count"], [224, "count"], [224, "count"], [88, "count"], [16, "count"], [
-    0,
-    "count",
-  ], [0, "count"], [16, "count"], [16, "one"]];
+  const expected = [
+    [24, "one"],
+    [224, "count"],
+    [224, "count"],
+    [224, "count"],
+    [88, "count"],
+    [16, "count"],
+    [
+      0,
+      "count",
+    ],
+    [0, "count"],
+    [16, "count"],
+    [16, "one"],
+  ];
   assertEquals(ACTIONS.map((a) => [a.recordSize, a.countRule]), expected);
   assertEquals(ACTIONS.map((a) => a.code), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 });
@@ -130,18 +151,33 @@ Deno.test("encodeFrame() refuses what the wire cannot say", () => {
     () => encodeFrame({ action: PFSYNC_ACT_UPD, records: new Array(256).fill(V5_STATE) }),
     RangeError,
   );
-  assertThrows(() => encodeStateRecord({ ...V5_STATE, lan: { addr: "not-an-ip", port: 1 } }), RangeError);
+  assertThrows(
+    () => encodeStateRecord({ ...V5_STATE, lan: { addr: "not-an-ip", port: 1 } }),
+    RangeError,
+  );
 });
 
-Deno.test("unwrapIPv4() locates the payload by IHL and counts short packets as hdrops", () => {
+Deno.test("unwrapIPv4() locates the payload by IHL; only a truncated IP header is hdrops", () => {
   const payload = fromHex(dump(V5));
   const withOptions = new Uint8Array(24 + payload.length);
-  withOptions.set([0x46, 0x10, (withOptions.length >> 8) & 255, withOptions.length & 255, 0, 0, 0x40, 0, 255, 240]);
+  withOptions.set([
+    0x46,
+    0x10,
+    (withOptions.length >> 8) & 255,
+    withOptions.length & 255,
+    0,
+    0,
+    0x40,
+    0,
+    255,
+    240,
+  ]);
   withOptions.set([192, 0, 2, 1], 12);
   withOptions.set([224, 0, 0, 240], 16);
   withOptions.set(payload, 24);
   assertEquals(toHex(unwrapIPv4(withOptions).payload), toHex(payload));
-  for (const bytes of [new Uint8Array(10), withOptions.subarray(0, 26)]) {
+  assertEquals(unwrapIPv4(withOptions.subarray(0, 26)).payload.length, 2);
+  for (const bytes of [new Uint8Array(10), withOptions.subarray(0, 22)]) {
     assertEquals(assertThrows(() => unwrapIPv4(bytes), DecodeError).reason, "hdrops");
   }
 });

@@ -94,7 +94,7 @@ export const V7 = `
 
 /** Strips the offset column of a §13 dump so fromHex can read it. */
 export function dump(text: string): string {
-  return text.replace(/^\s*[0-9a-f]{4}  /gm, "");
+  return text.replace(/^\s*[0-9a-f]{4} {2}/gm, "");
 }
 
 let nextId = 1n;

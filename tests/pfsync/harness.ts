@@ -13,7 +13,9 @@ import { StateTable } from "../../lib/state/mod.ts";
 export const PEER = "192.0.2.2";
 export const META: ReceiveMeta = { ttl: 255, onSyncInterface: true, source: PEER };
 
-export function receiverHarness(options: { auth?: PfsyncAuth; staleDetection?: boolean; enabled?: boolean } = {}) {
+export function receiverHarness(
+  options: { auth?: PfsyncAuth; staleDetection?: boolean; enabled?: boolean } = {},
+) {
   const clock = { ms: 1_000_000 };
   const table = new StateTable({ now: () => clock.ms });
   const sender = new PfsyncSender({ mtu: 1500 });
@@ -31,6 +33,7 @@ export function receiverHarness(options: { auth?: PfsyncAuth; staleDetection?: b
     syncOk: () => !requester.isPending,
     staleDetection: options.staleDetection,
   });
-  const receive = (bytes: Uint8Array, meta: ReceiveMeta = META) => receiver.receive(meta, bytes, clock.ms);
+  const receive = (bytes: Uint8Array, meta: ReceiveMeta = META) =>
+    receiver.receive(meta, bytes, clock.ms);
   return { clock, table, sender, stats, requester, responder, receiver, receive };
 }

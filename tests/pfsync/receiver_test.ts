@@ -20,7 +20,8 @@ import { dump, V1, V2, V5, V5_STATE } from "./fixtures.ts";
 import { META, PEER, receiverHarness } from "./harness.ts";
 import { makeState } from "./fixtures.ts";
 
-const nonZero = (stats: PfsyncStats) => Object.fromEntries(Object.entries(stats).filter(([, v]) => v !== 0));
+const nonZero = (stats: PfsyncStats) =>
+  Object.fromEntries(Object.entries(stats).filter(([, v]) => v !== 0));
 
 function upd(records: State[]) {
   return encodeFrame({ action: PFSYNC_ACT_UPD, records });
@@ -45,7 +46,10 @@ Deno.test("PfsyncReceiver.receive() admission checks run in spec order and count
   const withVersion3 = v5.slice();
   withVersion3[0] = 3;
   const table: [string, Partial<typeof META>, Uint8Array, Record<string, number>][] = [
-    ["wrong interface (and bad TTL)", { onSyncInterface: false, ttl: 1 }, v5, { ipackets: 1, badif: 1 }],
+    ["wrong interface (and bad TTL)", { onSyncInterface: false, ttl: 1 }, v5, {
+      ipackets: 1,
+      badif: 1,
+    }],
     ["TTL 254", { ttl: 254 }, v5, { ipackets: 1, badttl: 1 }],
     ["3 bytes", {}, v5.subarray(0, 3), { ipackets: 1, hdrops: 1 }],
     ["version 3", {}, withVersion3, { ipackets: 1, badver: 1 }],
@@ -119,7 +123,15 @@ Deno.test("PfsyncReceiver UPD_C for an unknown state: badstate and one unicast U
   const b = makeState();
   h.receive(encodeFrame({
     action: PFSYNC_ACT_UPD_C,
-    records: [a, b].map((s) => ({ id: s.id, creatorId: s.creatorId, src: s.src, dst: s.dst, expire: 0, timeout: 2, updates: 0 })),
+    records: [a, b].map((s) => ({
+      id: s.id,
+      creatorId: s.creatorId,
+      src: s.src,
+      dst: s.dst,
+      expire: 0,
+      timeout: 2,
+      updates: 0,
+    })),
   }));
   assertEquals(nonZero(h.stats), { ipackets: 1, badstate: 2 });
   const out = h.sender.take();
@@ -131,7 +143,10 @@ Deno.test("PfsyncReceiver UPD_C for an unknown state: badstate and one unicast U
 });
 
 Deno.test("PfsyncReceiver stale updates are refused and answered with our newer state", () => {
-  const base = makeState({ src: { ...V5_STATE.src, seqlo: 1000 }, dst: { ...V5_STATE.dst, seqlo: 5000 } });
+  const base = makeState({
+    src: { ...V5_STATE.src, seqlo: 1000 },
+    dst: { ...V5_STATE.dst, seqlo: 5000 },
+  });
   const older = (src: number, dst: number, srcState = 4, dstState = 4): State => ({
     ...base,
     src: { ...base.src, seqlo: src, state: srcState },
@@ -192,9 +207,10 @@ Deno.test("PfsyncReceiver DEL and DEL_C remove known states; unknown ones are ba
     h.table.insert(a, "local");
     const records = [a, makeState()];
     h.receive(
-      action === PFSYNC_ACT_DEL
-        ? encodeFrame({ action, records })
-        : encodeFrame({ action: PFSYNC_ACT_DEL_C, records: records.map((s) => ({ id: s.id, creatorId: s.creatorId })) }),
+      action === PFSYNC_ACT_DEL ? encodeFrame({ action, records }) : encodeFrame({
+        action: PFSYNC_ACT_DEL_C,
+        records: records.map((s) => ({ id: s.id, creatorId: s.creatorId })),
+      }),
     );
     assertEquals(h.table.size, 0);
     assertEquals(nonZero(h.stats), { ipackets: 1, badstate: 1 });
@@ -209,7 +225,9 @@ Deno.test("PfsyncReceiver CLR removes the creator's states without echo", () => 
   const theirs = makeState({ creatorId: 0x0badcafe });
   h.table.insert(mine, "local");
   h.table.insert(theirs, { peer: PEER });
-  h.receive(encodeFrame({ action: PFSYNC_ACT_CLR, records: [{ ifname: "", creatorId: 0x0badcafe }] }));
+  h.receive(
+    encodeFrame({ action: PFSYNC_ACT_CLR, records: [{ ifname: "", creatorId: 0x0badcafe }] }),
+  );
   assertEquals([h.table.has(mine), h.table.has(theirs)], [true, false]);
   h.sender.flush();
   assertEquals(h.sender.take(), []);

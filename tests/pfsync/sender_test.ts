@@ -64,7 +64,11 @@ Deno.test("PfsyncSender sizes packets from the sync interface MTU", () => {
     assertEquals(sender.maxRecords, perPacket);
     for (let i = 0; i < perPacket * 2 + 1; i++) sender.update(makeState(), 0);
     const full = sender.take();
-    assertEquals(summary(full), [[PFSYNC_ACT_UPD_C, perPacket], [PFSYNC_ACT_UPD_C, perPacket]], `mtu ${mtu}`);
+    assertEquals(
+      summary(full),
+      [[PFSYNC_ACT_UPD_C, perPacket], [PFSYNC_ACT_UPD_C, perPacket]],
+      `mtu ${mtu}`,
+    );
     assertEquals(full[0].bytes.length, updCBytes);
     sender.tick(1000);
     assertEquals(summary(sender.take()), [[PFSYNC_ACT_UPD_C, 1]]);
@@ -72,7 +76,13 @@ Deno.test("PfsyncSender sizes packets from the sync interface MTU", () => {
 });
 
 Deno.test("PfsyncSender compresses updates and deletes only with a sync interface", () => {
-  for (const [compress, upd, del] of [[true, PFSYNC_ACT_UPD_C, PFSYNC_ACT_DEL_C], [false, PFSYNC_ACT_UPD, PFSYNC_ACT_DEL]]) {
+  for (
+    const [compress, upd, del] of [[true, PFSYNC_ACT_UPD_C, PFSYNC_ACT_DEL_C], [
+      false,
+      PFSYNC_ACT_UPD,
+      PFSYNC_ACT_DEL,
+    ]]
+  ) {
     const sender = new PfsyncSender({ compress: compress as boolean });
     const a = makeState();
     const b = makeState();
@@ -80,7 +90,10 @@ Deno.test("PfsyncSender compresses updates and deletes only with a sync interfac
     sender.update(b, 0);
     sender.delete(makeState(), 0);
     sender.flush();
-    assertEquals(summary(sender.take()), [[PFSYNC_ACT_INS, 1], [upd as number, 1], [del as number, 1]]);
+    assertEquals(summary(sender.take()), [[PFSYNC_ACT_INS, 1], [upd as number, 1], [
+      del as number,
+      1,
+    ]]);
   }
 });
 

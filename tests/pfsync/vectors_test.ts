@@ -15,20 +15,58 @@ import {
   unwrapIPv4,
   wrapIPv4,
 } from "../../lib/pfsync/mod.ts";
-import { dump, HOST_A, ID1, ID2, V1, V2, V2B, V3, V3_DST1, V3_SRC1, V4, V5, V5_STATE, V6, V7 } from "./fixtures.ts";
+import {
+  dump,
+  HOST_A,
+  ID1,
+  ID2,
+  V1,
+  V2,
+  V2B,
+  V3,
+  V3_DST1,
+  V3_SRC1,
+  V4,
+  V5,
+  V5_STATE,
+  V6,
+  V7,
+} from "./fixtures.ts";
 
 const cases: [string, string, PfsyncMessage][] = [
   ["V1 bulk request", V1, { action: PFSYNC_ACT_UREQ, records: [{ id: 0n, creatorId: 0 }] }],
-  ["V2 BUS START", V2, { action: PFSYNC_ACT_BUS, records: [{ creatorId: HOST_A, endtime: 0, status: 1 }] }],
-  ["V2b BUS END", V2B, { action: PFSYNC_ACT_BUS, records: [{ creatorId: HOST_A, endtime: 3, status: 2 }] }],
+  ["V2 BUS START", V2, {
+    action: PFSYNC_ACT_BUS,
+    records: [{ creatorId: HOST_A, endtime: 0, status: 1 }],
+  }],
+  ["V2b BUS END", V2B, {
+    action: PFSYNC_ACT_BUS,
+    records: [{ creatorId: HOST_A, endtime: 3, status: 2 }],
+  }],
   ["V3 UPD_C ×2", dump(V3), {
     action: PFSYNC_ACT_UPD_C,
     records: [
       { id: ID1, src: V3_SRC1, dst: V3_DST1, creatorId: HOST_A, expire: 0, timeout: 2, updates: 0 },
       {
         id: ID2,
-        src: { seqlo: 0x01020304, seqhi: 0x01021304, seqdiff: 0x1000, maxWin: 32768, mss: 0, state: 9, wscale: 0 },
-        dst: { seqlo: 0x05060708, seqhi: 0x05061708, seqdiff: 0, maxWin: 16384, mss: 0, state: 10, wscale: 0 },
+        src: {
+          seqlo: 0x01020304,
+          seqhi: 0x01021304,
+          seqdiff: 0x1000,
+          maxWin: 32768,
+          mss: 0,
+          state: 9,
+          wscale: 0,
+        },
+        dst: {
+          seqlo: 0x05060708,
+          seqhi: 0x05061708,
+          seqdiff: 0,
+          maxWin: 16384,
+          mss: 0,
+          state: 10,
+          wscale: 0,
+        },
         creatorId: HOST_A,
         expire: 0,
         timeout: 4,
@@ -57,7 +95,12 @@ Deno.test("wrapIPv4() V7: V2 as a complete datagram, checksum 0xBDF7", () => {
   assertEquals(toHex(datagram), toHex(fromHex(dump(V7))));
   assert16(datagram);
   const env = unwrapIPv4(datagram);
-  assertEquals([env.source, env.destination, env.ttl, env.protocol], ["192.168.254.254", "224.0.0.240", 255, 240]);
+  assertEquals([env.source, env.destination, env.ttl, env.protocol], [
+    "192.168.254.254",
+    "224.0.0.240",
+    255,
+    240,
+  ]);
   assertEquals(toHex(env.payload), V2);
 });
 
@@ -84,5 +127,7 @@ Deno.test("decodeFrame() V5 spot checks at the spec's packet offsets", () => {
     [0xd8, 4, "0badcafe"], // creatorid
     [0xdc, 8, "0206020000020000"], // af proto direction log allow_opts timeout sync_flags updates
   ];
-  for (const [offset, size, hex] of spots) assertEquals(at(offset, size), hex, `offset 0x${offset.toString(16)}`);
+  for (const [offset, size, hex] of spots) {
+    assertEquals(at(offset, size), hex, `offset 0x${offset.toString(16)}`);
+  }
 });

@@ -18,9 +18,15 @@ Deno.test("StateTable.insert() indexes by (id, creatorid) and by flow; refuses d
     ["same key", { ...V5_STATE, lan: { addr: "192.0.2.99", port: 1 } }, false],
     ["same flow, new id", { ...V5_STATE, id: 99n }, false],
     ["same flow, other proto", { ...V5_STATE, id: 99n, proto: 17 }, true],
-    ["same id, other creator", { ...V5_STATE, creatorId: 7, lan: { addr: "192.0.2.5", port: 5 } }, true],
+    [
+      "same id, other creator",
+      { ...V5_STATE, creatorId: 7, lan: { addr: "192.0.2.5", port: 5 } },
+      true,
+    ],
   ];
-  for (const [name, state, inserted] of cases) assertEquals(table.insert(state, "local"), inserted, name);
+  for (const [name, state, inserted] of cases) {
+    assertEquals(table.insert(state, "local"), inserted, name);
+  }
   assertEquals(table.size, 3);
   const flow = { af: 2, proto: 6, lan: V5_STATE.lan, ext: V5_STATE.ext };
   assertEquals(table.findFlow(flow)?.id, V5_STATE.id);
@@ -42,7 +48,9 @@ Deno.test("StateTable keeps absolute times: creation is an age, expire a remaini
 Deno.test("StateTable emits events tagged with their origin", () => {
   const table = new StateTable();
   const events: [string, string][] = [];
-  const off = table.on((e: TableEvent) => events.push([e.type, e.origin === "local" ? "local" : e.origin.peer]));
+  const off = table.on((e: TableEvent) =>
+    events.push([e.type, e.origin === "local" ? "local" : e.origin.peer])
+  );
   const peer = { peer: "192.0.2.2" };
   table.insert(V5_STATE, peer);
   assertEquals(table.originOf(V5_STATE), peer);
@@ -55,16 +63,29 @@ Deno.test("StateTable emits events tagged with their origin", () => {
   assertEquals(table.delete(V5_STATE, peer), undefined);
   off();
   table.insert(V5_STATE, "local");
-  assertEquals(events, [["insert", "192.0.2.2"], ["update", "local"], ["update", "192.0.2.2"], ["delete", "192.0.2.2"]]);
+  assertEquals(events, [["insert", "192.0.2.2"], ["update", "local"], ["update", "192.0.2.2"], [
+    "delete",
+    "192.0.2.2",
+  ]]);
 });
 
 Deno.test("StateTable.replace() moves the flow index when hosts change", () => {
   const table = new StateTable();
   table.insert(V5_STATE, "local");
-  const moved = { ...V5_STATE, lan: { addr: "192.0.2.50", port: 5000 }, gwy: { addr: "192.0.2.50", port: 5000 } };
+  const moved = {
+    ...V5_STATE,
+    lan: { addr: "192.0.2.50", port: 5000 },
+    gwy: { addr: "192.0.2.50", port: 5000 },
+  };
   assertEquals(table.replace(moved, "local"), true);
-  assertEquals(table.findFlow({ af: 2, proto: 6, lan: V5_STATE.lan, ext: V5_STATE.ext }), undefined);
-  assertEquals(table.findFlow({ af: 2, proto: 6, lan: moved.lan, ext: moved.ext })?.id, V5_STATE.id);
+  assertEquals(
+    table.findFlow({ af: 2, proto: 6, lan: V5_STATE.lan, ext: V5_STATE.ext }),
+    undefined,
+  );
+  assertEquals(
+    table.findFlow({ af: 2, proto: 6, lan: moved.lan, ext: moved.ext })?.id,
+    V5_STATE.id,
+  );
   assertEquals(table.replace({ ...V5_STATE, id: 5n }, "local"), false);
 });
 
@@ -85,7 +106,9 @@ Deno.test("StateTable survives churn across chunks and index growth", () => {
   const table = new StateTable({ initialCapacity: 16 });
   const states = Array.from({ length: 40_000 }, (_, i) => makeState({ creatorId: i % 3 }));
   for (const s of states) assertEquals(table.insert(s, "local"), true);
-  for (let i = 0; i < states.length; i += 2) assertEquals(table.delete(states[i], "local")?.id, states[i].id);
+  for (let i = 0; i < states.length; i += 2) {
+    assertEquals(table.delete(states[i], "local")?.id, states[i].id);
+  }
   assertEquals(table.size, 20_000);
   const fresh = Array.from({ length: 20_000 }, () => makeState());
   for (const s of fresh) assertEquals(table.insert(s, "local"), true);

@@ -40,7 +40,7 @@
  * time in `expire` is used; 0 falls back to the pf default of the class, at
  * least 60 s).
  */
-import { formatAddress, parseAddress } from "../../net/address.ts";
+import { formatAddress } from "../../net/address.ts";
 import {
   IP_CT_TCP_FLAG,
   IPPROTO_ICMP,
@@ -61,6 +61,7 @@ import {
   type StatePeer,
   timeoutSeconds,
 } from "../types.ts";
+import { writePfAddr } from "../addr.ts";
 import { ctTcpToPf, PEER, pfTcpToCt, pfTimeoutFor } from "./tcp_states.ts";
 
 /** nat_rule low bits. */
@@ -213,12 +214,13 @@ function wscaleByte(scale: number | undefined, flags: number): number {
   return ((scale ?? 0) & WSCALE_SHIFT_MASK) | negotiated;
 }
 
+/** Address text → bytes through the state table's hand-rolled parser (hot on the apply path). */
 function addr(text: string, v6: boolean): Uint8Array {
-  const parsed = parseAddress(text);
-  if (!parsed || (parsed.family === 6) !== v6) {
+  const out = new Uint8Array(16);
+  if (text.includes(":") !== v6 || !writePfAddr(text, out, 0)) {
     throw new RangeError(`LX1: ${text} is not an IPv${v6 ? 6 : 4} address`);
   }
-  return parsed.address;
+  return v6 ? out : out.subarray(0, 4);
 }
 
 function tuple(

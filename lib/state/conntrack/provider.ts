@@ -21,20 +21,16 @@ import {
   NFNLGRP_CONNTRACK_NEW,
   NFNLGRP_CONNTRACK_UPDATE,
 } from "../../netlink/ct_constants.ts";
-import type { CtEntry, CtMessage } from "../../netlink/ct_types.ts";
-import { ctEventKind, ctTupleKey, decodeCtNlMessage } from "../../netlink/ctnetlink.ts";
+import type { CtMessage } from "../../netlink/ct_types.ts";
+import { ctEventKind, decodeCtNlMessage } from "../../netlink/ctnetlink.ts";
 import { splitNlMessages } from "../../netlink/nlmsg.ts";
 import type { PeerChange, ProviderChange, StateProvider } from "../provider.ts";
 import type { State } from "../types.ts";
 import { CtApplier } from "./apply.ts";
 import { isEnobufs, type NetlinkPort, RequestChannel } from "./channel.ts";
-import {
-  type ConntrackFilter,
-  DEFAULT_FILTER,
-  filterEntry,
-  type FilterVerdict,
-} from "./filters.ts";
-import { ctToState, stateCtKey, type ToCtOptions } from "./mapping.ts";
+import { type ConntrackFilter, DEFAULT_FILTER } from "./filters.ts";
+import type { ToCtOptions } from "./mapping.ts";
+import { SyncMirror } from "./mirror.ts";
 import { checkEventsSysctl, procSysctl, type SysctlAccess } from "./sysctl.ts";
 import { type ConntrackStats, emptyStats } from "./stats.ts";
 
@@ -69,17 +65,10 @@ export interface ConntrackProviderOptions extends ToCtOptions {
   readonly now?: () => number;
 }
 
-/** What we announced for one flow: enough to refresh it and to delete it later. */
-interface Announced {
-  firstSeen: number;
-  at: number;
-  timeout: number;
-  state: State;
-}
-
 const GROUPS = (1 << (NFNLGRP_CONNTRACK_NEW - 1)) | (1 << (NFNLGRP_CONNTRACK_UPDATE - 1)) |
   (1 << (NFNLGRP_CONNTRACK_DESTROY - 1));
 const MAX_EVENT_BUFFER = 256 * 1024 * 1024;
+const EVENTS_PER_WAKEUP = 512;
 
 function defaultOpen(_purpose: PortPurpose, groups: number, rcvbuf?: number): NetlinkPort {
   return NetlinkSocket.open(NETLINK_NETFILTER, groups, rcvbuf ? { rcvbuf } : {});
@@ -93,13 +82,8 @@ export class ConntrackProvider implements StateProvider {
   readonly dumps: RequestChannel;
   readonly applier: CtApplier;
   readonly #options: ConntrackProviderOptions;
-  readonly #filter: ConntrackFilter;
+  readonly #mirror: SyncMirror;
   readonly #listeners = new Set<(change: ProviderChange) => void>();
-  readonly #announced = new Map<string, Announced>();
-  /** Flows injected from peers, with the identity they arrived under. */
-  readonly #learned = new Map<string, { id: bigint; creatorId: number }>();
-  readonly #now: () => number;
-  readonly #epoch: number;
   #eventBuffer: number;
   #subscribed = false;
   #resyncTimer: ReturnType<typeof setTimeout> | undefined;
@@ -108,9 +92,14 @@ export class ConntrackProvider implements StateProvider {
 
   constructor(options: ConntrackProviderOptions) {
     this.#options = options;
-    this.#filter = options.filter ?? DEFAULT_FILTER;
-    this.#now = options.now ?? Date.now;
-    this.#epoch = options.epoch ?? Math.floor(this.#now() / 1000);
+    const now = options.now ?? Date.now;
+    this.#mirror = new SyncMirror({
+      creatorId: options.creatorId,
+      epoch: options.epoch ?? Math.floor(now() / 1000),
+      filter: options.filter ?? DEFAULT_FILTER,
+      now,
+      refreshSlackSeconds: options.refreshSlackSeconds ?? 10,
+    }, this.stats);
     this.#eventBuffer = options.eventBufferBytes ?? 32 * 1024 * 1024;
     const open = options.openPort ?? defaultOpen;
     // Events first, so nothing that happens during the initial dump is missed (spec §7 item 2).
@@ -129,7 +118,8 @@ export class ConntrackProvider implements StateProvider {
     this.#options.log?.(level, `conntrack: ${message}`);
   }
 
-  #emit(change: ProviderChange): void {
+  #emit(change: ProviderChange | undefined): void {
+    if (!change) return;
     for (const listener of this.#listeners) listener(change);
   }
 
@@ -142,7 +132,7 @@ export class ConntrackProvider implements StateProvider {
   load(): Promise<readonly State[]> {
     const states: State[] = [];
     const errno = this.dumps.dump((msg) => {
-      const state = this.#admit(msg.entry);
+      const state = this.#mirror.admit(msg.entry);
       if (state) states.push(state);
     });
     if (errno !== 0) return Promise.reject(new Error(`conntrack dump failed: errno ${errno}`));
@@ -161,7 +151,9 @@ export class ConntrackProvider implements StateProvider {
   #subscribe(): void {
     if (this.#subscribed) return;
     this.#subscribed = true;
-    this.#options.reactor.add(this.events.fd, () => this.drainEvents());
+    // Bounded per wake-up so a storm of events cannot starve pfsync and CARP timers; poll is
+    // level-triggered, so whatever is left wakes the next round at once.
+    this.#options.reactor.add(this.events.fd, () => this.drainEvents(EVENTS_PER_WAKEUP));
     this.#scheduleSweep();
   }
 
@@ -176,45 +168,9 @@ export class ConntrackProvider implements StateProvider {
     }, jittered);
   }
 
-  /** The filter verdict counted; on "sync" the LX1 state, recorded as announced. */
-  #admit(entry: CtEntry): State | undefined {
-    if (!entry.orig || !entry.reply) {
-      this.stats.incomplete++;
-      return undefined;
-    }
-    const verdict = filterEntry(this.#filter, entry);
-    if (verdict !== "sync") {
-      this.#countFiltered(verdict);
-      return undefined;
-    }
-    const key = ctTupleKey(entry.orig, entry.zone ?? 0);
-    const now = this.#now();
-    const previous = this.#announced.get(key);
-    const firstSeen = previous?.firstSeen ?? now;
-    const start = entry.timestamp?.start;
-    const ageSeconds = start !== undefined
-      ? Math.max(0, now / 1000 - Number(start / 1_000_000n) / 1000)
-      : (now - firstSeen) / 1000;
-    let state = ctToState(entry, {
-      creatorId: this.#options.creatorId,
-      epoch: this.#epoch,
-      ageSeconds,
-    });
-    // A flow learned from a peer keeps the peer's identity when we report on it.
-    const learned = this.#learned.get(key) ?? previous?.state;
-    if (learned) state = { ...state, id: learned.id, creatorId: learned.creatorId };
-    this.#announced.set(key, { firstSeen, at: now, timeout: state.expire, state });
-    return state;
-  }
-
-  #countFiltered(verdict: Exclude<FilterVerdict, "sync">): void {
-    this.stats.filtered++;
-    this.stats.filteredBy[verdict] = (this.stats.filteredBy[verdict] ?? 0) + 1;
-  }
-
-  /** Reactor callback: read every queued event datagram. */
-  drainEvents(): void {
-    for (;;) {
+  /** Reads queued event datagrams (at most `limit`) and reports what they change. */
+  drainEvents(limit = Infinity): void {
+    for (let read = 0; read < limit; read++) {
       let datagram: Uint8Array | undefined;
       try {
         datagram = this.events.receive();
@@ -250,35 +206,12 @@ export class ConntrackProvider implements StateProvider {
     const kind = ctEventKind(msg);
     if (!kind) return;
     this.stats.events++;
-    if (
-      msg.pid !== 0 && (msg.pid === this.requests.port.portId || msg.pid === this.dumps.port.portId)
-    ) {
+    const pid = msg.pid;
+    if (pid !== 0 && (pid === this.requests.port.portId || pid === this.dumps.port.portId)) {
       this.stats.ownEvents++;
       return;
     }
-    if (kind === "destroy") {
-      this.#destroyed(msg.entry);
-      return;
-    }
-    const key = msg.entry.orig ? ctTupleKey(msg.entry.orig, msg.entry.zone ?? 0) : "";
-    const known = this.#announced.has(key);
-    const state = this.#admit(msg.entry);
-    if (state) this.#emit({ type: known ? "update" : "insert", state });
-    else if (known) this.#withdraw(key); // now filtered (e.g. a TCP state not synced)
-  }
-
-  #destroyed(entry: CtEntry): void {
-    if (!entry.orig) return;
-    const key = ctTupleKey(entry.orig, entry.zone ?? 0);
-    this.#learned.delete(key);
-    this.#withdraw(key);
-  }
-
-  #withdraw(key: string): void {
-    const announced = this.#announced.get(key);
-    if (!announced) return;
-    this.#announced.delete(key);
-    this.#emit({ type: "delete", state: announced.state });
+    this.#emit(this.#mirror.event(kind, msg.entry));
   }
 
   #overrun(): void {
@@ -313,34 +246,14 @@ export class ConntrackProvider implements StateProvider {
     if (this.#closed) return;
     this.drainEvents();
     const seen = new Set<string>();
-    const now = this.#now();
-    const slack = this.#options.refreshSlackSeconds ?? 10;
-    const errno = this.dumps.dump((msg) => {
-      const entry = msg.entry;
-      if (!entry.orig) return;
-      const key = ctTupleKey(entry.orig, entry.zone ?? 0);
-      seen.add(key);
-      const previous = this.#announced.get(key);
-      // Entries we injected for a peer are its states: never re-broadcast (DESIGN rule 5).
-      if (!previous && this.#learned.has(key)) return;
-      if (previous && !force) {
-        const expected = previous.timeout - (now - previous.at) / 1000;
-        if ((entry.timeout ?? 0) <= expected + slack) return;
-        this.stats.refreshed++;
-      }
-      const state = this.#admit(entry);
-      if (state) this.#emit({ type: previous ? "update" : "insert", state });
-      if (state && !previous && !force) this.stats.repaired++;
-    });
+    const errno = this.dumps.dump((msg) =>
+      this.#emit(this.#mirror.sweepEntry(msg.entry, force, seen))
+    );
     if (errno !== 0) {
       this.#log("error", `sweep dump failed: errno ${errno}`);
       return;
     }
-    for (const key of [...this.#announced.keys()]) {
-      if (seen.has(key)) continue;
-      this.stats.repaired++;
-      this.#withdraw(key);
-    }
+    for (const change of this.#mirror.sweepEnd(seen)) this.#emit(change);
     if (force) this.stats.resyncs++;
   }
 
@@ -355,27 +268,25 @@ export class ConntrackProvider implements StateProvider {
 
   #apply(change: PeerChange): void {
     if (this.#closed) throw new Error("conntrack provider is closed");
-    const { orig, zone } = stateCtKey(change.state);
-    const key = ctTupleKey(orig, zone);
+    const { key, exists } = this.#mirror.peerKey(change.state);
     if (change.type === "delete") {
-      this.#learned.delete(key);
-      this.#announced.delete(key);
+      this.#mirror.forget(key);
       const result = this.applier.remove(change.state);
       if (result.outcome === "failed") throw new Error(result.error);
       return;
     }
-    const result = this.applier.upsert(change.state, this.#learned.has(key));
+    const result = this.applier.upsert(change.state, exists);
     if (result.outcome === "failed") throw new Error(result.error);
-    this.#learned.set(key, { id: change.state.id, creatorId: change.state.creatorId });
+    this.#mirror.learn(key, change.state);
   }
 
   /** Flows injected from peers that are still tracked. */
   get learnedCount(): number {
-    return this.#learned.size;
+    return this.#mirror.learnedCount;
   }
 
   get announcedCount(): number {
-    return this.#announced.size;
+    return this.#mirror.announcedCount;
   }
 
   close(): Promise<void> {

@@ -1,0 +1,323 @@
+/**
+ * The composition root: builds the reactor, the state table and provider,
+ * the CARP and pfsync shells, the link watcher, the control socket and the
+ * optional metrics endpoint from one AgentConfig; owns reload and shutdown.
+ */
+import type { AgentConfig } from "../config/mod.ts";
+import type { CarpVhostConfig } from "../carp/mod.ts";
+import { readAuthKeyFile } from "../pfsync/mod.ts";
+import { connectProvider, type ProviderLink } from "../state/provider.ts";
+import { MemoryProvider } from "../state/memory.ts";
+import { StateTable } from "../state/table.ts";
+import { type LinkWatcher, listInterfaces, Reactor, watchLinks } from "../sys/mod.ts";
+import { type ControlServer, startControlServer } from "../control/mod.ts";
+import type { StatusResult } from "../control/types.ts";
+import { demotionTotal } from "../carp/mod.ts";
+import { VERSION } from "../version.ts";
+import { CarpRuntime } from "./carp_runtime.ts";
+import { PfsyncRuntime } from "./pfsync_runtime.ts";
+import type { Logger } from "./log.ts";
+import { WatchHub } from "./watch_hub.ts";
+import { buildHandlers } from "./handlers.ts";
+import { MaintenanceStore } from "./maintenance.ts";
+import { type MetricsServer, serveMetrics, snapshotFromStatus } from "./metrics.ts";
+import { stateEvent } from "./state_view.ts";
+
+export interface AgentOptions {
+  readonly config: AgentConfig;
+  readonly logger: Logger;
+  /** Loads the configuration again for a reload (the same files and flags). */
+  readonly reloadConfig: () => Promise<{ config?: AgentConfig; errors: string[] }>;
+  /** Where maintenance mode is remembered across restarts. */
+  readonly stateDir: string;
+}
+
+/** The maximum demotion: the peer takes every vhid over. */
+export const MAINTENANCE_DEMOTION = 240;
+
+export class Agent {
+  readonly reactor = new Reactor();
+  readonly hub = new WatchHub();
+  readonly table = new StateTable();
+  readonly startedAt = Date.now();
+  readonly maintenance: MaintenanceStore;
+  carp!: CarpRuntime;
+  pfsync!: PfsyncRuntime;
+  provider!: MemoryProvider;
+  #config: AgentConfig;
+  readonly #options: AgentOptions;
+  #providerLink?: ProviderLink;
+  #links?: LinkWatcher;
+  #control?: ControlServer;
+  #metrics?: MetricsServer;
+  #reactorDone?: Promise<void>;
+  #stopping?: Promise<void>;
+
+  private constructor(options: AgentOptions) {
+    this.#options = options;
+    this.#config = options.config;
+    this.maintenance = new MaintenanceStore(options.stateDir);
+  }
+
+  get config(): AgentConfig {
+    return this.#config;
+  }
+
+  get logger(): Logger {
+    return this.#options.logger;
+  }
+
+  /** Starts everything; throws (with every opened resource closed) when a part cannot start. */
+  static async start(options: AgentOptions): Promise<Agent> {
+    const agent = new Agent(options);
+    try {
+      await agent.#start();
+    } catch (error) {
+      await agent.#teardown();
+      throw error;
+    }
+    return agent;
+  }
+
+  async #start(): Promise<void> {
+    const config = this.#config;
+    const log = this.logger;
+    const interfaces = await listInterfaces();
+    const hostId = config.hostid ?? 1;
+
+    this.provider = new MemoryProvider({ lookup: this.table, hostId });
+    this.#providerLink = await connectProvider(
+      this.provider,
+      this.table,
+      (message, error) => log.error(`${message}: ${(error as Error).message ?? error}`),
+    );
+    this.table.on((event) => {
+      if (this.hub.size > 0) this.hub.publish(stateEvent(this.table, event));
+    });
+
+    this.carp = new CarpRuntime({
+      reactor: this.reactor,
+      logger: log,
+      hub: this.hub,
+      sysctls: config.sysctl,
+      hooks: config.hooks,
+      interfaces,
+    });
+    for (const vhost of config.carp) this.carp.addVhost(vhost);
+
+    const auth = config.pfsync.auth
+      ? {
+        key: await readAuthKeyFile(config.pfsync.auth.keyfile),
+        mode: config.pfsync.auth.required ? "required" as const : "optional" as const,
+      }
+      : undefined;
+    const pfsyncOn = config.pfsync.enabled;
+    this.pfsync = new PfsyncRuntime({
+      reactor: this.reactor,
+      logger: log,
+      table: this.table,
+      interfaces,
+      engine: {
+        syncif: pfsyncOn ? config.pfsync.syncif : undefined,
+        syncpeer: pfsyncOn ? config.pfsync.syncpeer : undefined,
+        hostId,
+        maxupd: config.pfsync.maxupd,
+        auth,
+      },
+      holdPreemption: (on, reason) => {
+        this.carp.host.setBulkUpdatePending(on);
+        this.hub.publish({
+          type: "bulk",
+          ts: new Date().toISOString(),
+          phase: on ? "requested" : "done",
+          statesReceived: this.pfsync?.engine.status().bulk.received ?? 0,
+        });
+        log.info(`${reason}: ${on ? "holding CARP preemption back" : "CARP preemption released"}`);
+      },
+    });
+
+    if (await this.maintenance.isOn()) {
+      this.carp.host.adjust("operator", "maintenance", MAINTENANCE_DEMOTION);
+      log.warning("maintenance mode is on (remembered): demoted so the peer stays MASTER");
+    }
+
+    this.#links = watchLinks((event) => {
+      const usable = event.up && event.running && !event.removed;
+      this.carp.linkChanged(event.name, usable);
+      if (usable && this.pfsync.isSyncInterface(event.name)) this.pfsync.linkUp();
+      if (this.carp.host.vhosts.some((v) => v.parent === event.name)) {
+        if (usable) this.carp.host.heal("link", event.name);
+      }
+    }, { reactor: this.reactor, onError: (e) => log.warning(`links: ${e}`) });
+
+    this.#control = await startControlServer({
+      path: config.control,
+      handlers: buildHandlers(this),
+      onError: (message) => log.warning(`control: ${message}`),
+    });
+
+    if (config.metrics) {
+      this.#metrics = serveMetrics(
+        config.metrics.listen,
+        () => snapshotFromStatus(this.status(), this.hookRuns()),
+        (message) => log.warning(message),
+      );
+    }
+
+    this.#reactorDone = this.reactor.run();
+    this.pfsync.start();
+    this.carp.start();
+    log.info(
+      `pfsyncd ${VERSION} started: ${config.carp.length} vhid(s), pfsync ${
+        this.pfsync.enabled
+          ? `on ${config.pfsync.syncif ?? "-"}${
+            config.pfsync.syncpeer ? ` peer ${config.pfsync.syncpeer}` : ""
+          }`
+          : "off"
+      }, provider ${this.provider.name}, control ${config.control}`,
+    );
+  }
+
+  status(): StatusResult {
+    const demotion = this.carp.host.demotion;
+    const pf = this.pfsync.engine.status();
+    const bulkPhase = pf.bulk.pending
+      ? (pf.bulk.received > 0 ? "receiving" : "requested")
+      : pf.bulk.outcome === "done"
+      ? "done"
+      : pf.bulk.outcome === "gave-up"
+      ? "failed"
+      : "idle";
+    return {
+      version: VERSION,
+      pid: Deno.pid,
+      uptime: Math.round((Date.now() - this.startedAt) / 1000),
+      carp: this.carp.status(),
+      carpStats: { ...this.carp.host.stats } as unknown as Record<string, number>,
+      pfsync: {
+        syncif: pf.syncif,
+        syncpeer: pf.syncpeer,
+        maxupd: pf.maxupd,
+        bulk: {
+          phase: bulkPhase,
+          statesReceived: pf.bulk.received,
+          tries: pf.bulk.tries,
+          holdingPreemption: pf.bulk.pending,
+        },
+        stats: { ...pf.stats } as unknown as Record<string, number>,
+      },
+      demotion: {
+        value: demotionTotal(demotion),
+        reasons: demotion.entries.map((e) => ({
+          reason: `${e.reason} ${e.source}`,
+          delta: e.amount,
+        })),
+        maintenance: demotion.entries.some((e) => e.source === "maintenance"),
+      },
+      states: { count: this.table.size },
+    };
+  }
+
+  hookRuns(): Record<string, number> {
+    return { ...this.#hookRuns };
+  }
+  readonly #hookRuns: Record<string, number> = {};
+
+  /** Reads the configuration again; on errors the running one stays. */
+  async reload(): Promise<{ reloaded: boolean; changes: string[] }> {
+    const log = this.logger;
+    const { config, errors } = await this.#options.reloadConfig();
+    if (!config || errors.length > 0) {
+      for (const line of errors) log.error(`reload: ${line}`);
+      log.error("reload: configuration has errors; the running configuration stays");
+      return { reloaded: false, changes: errors };
+    }
+    const changes: string[] = [];
+    const key = (v: CarpVhostConfig) => `${v.vhid}@${v.parent}`;
+    const next = new Map(config.carp.map((v) => [key(v), v]));
+    for (const vhost of [...this.carp.host.vhosts]) {
+      const k = `${vhost.vhid}@${vhost.parent}`;
+      const wanted = next.get(k);
+      if (!wanted) {
+        await this.carp.host.removeVhost(vhost.vhid, vhost.parent);
+        changes.push(`vhid ${k} removed`);
+      } else if (vhostChanged(vhost.config, wanted)) {
+        vhost.reconfigure(wanted, config.sysctl);
+        changes.push(...describeVhostChange(k, vhost.config, wanted));
+      }
+      next.delete(k);
+    }
+    for (const [k, vhost] of next) {
+      try {
+        this.carp.addVhost(vhost);
+        this.carp.host.vhosts.find((v) => `${v.vhid}@${v.parent}` === k)?.start();
+        changes.push(`vhid ${k} added`);
+      } catch (error) {
+        log.error(`reload: vhid ${k}: ${(error as Error).message}`);
+      }
+    }
+    if (JSON.stringify(config.sysctl) !== JSON.stringify(this.#config.sysctl)) {
+      this.carp.host.setSysctls(config.sysctl);
+      changes.push("net.inet.carp sysctls changed");
+    }
+    if (JSON.stringify(config.pfsync) !== JSON.stringify(this.#config.pfsync)) {
+      log.warning("reload: pfsync settings changed; they take effect at the next restart");
+      changes.push("pfsync settings changed (restart to apply)");
+    }
+    this.#config = config;
+    log.info(`reload: done${changes.length ? `: ${changes.join("; ")}` : " (no changes)"}`);
+    return { reloaded: true, changes };
+  }
+
+  /** Graceful stop: bow out, remove virtual addresses, flush pfsync, close everything. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#shutdown();
+    return this.#stopping;
+  }
+
+  /** Resolves when the agent has stopped. */
+  async finished(): Promise<void> {
+    await this.#reactorDone;
+    await this.#stopping;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.logger.info("stopping: bowing out and removing virtual addresses");
+    try {
+      await this.carp?.shutdown();
+    } catch (error) {
+      this.logger.error(`stopping: carp: ${(error as Error).message}`);
+    }
+    await this.#teardown();
+    this.logger.info("stopped");
+  }
+
+  async #teardown(): Promise<void> {
+    this.pfsync?.stop();
+    this.carp?.close();
+    await this.#links?.close().catch(() => {});
+    await this.#control?.close().catch(() => {});
+    await this.#metrics?.close().catch(() => {});
+    this.#providerLink?.disconnect();
+    await this.provider?.close();
+    await this.reactor.close();
+  }
+}
+
+function vhostChanged(a: CarpVhostConfig, b: CarpVhostConfig): boolean {
+  return describeVhostChange("", a, b).length > 0;
+}
+
+function describeVhostChange(key: string, a: CarpVhostConfig, b: CarpVhostConfig): string[] {
+  const out: string[] = [];
+  for (const field of ["advbase", "advskew", "pass", "state", "interface"] as const) {
+    if (a[field] !== b[field]) {
+      const shown = (v: unknown) => field === "pass" ? "****" : String(v);
+      out.push(`vhid ${key} ${field} ${shown(a[field])} -> ${shown(b[field])}`);
+    }
+  }
+  const addrs = (v: CarpVhostConfig) =>
+    v.addresses.map((c) => `${Array.from(c.address).join(".")}/${c.prefix}`).join(",");
+  if (addrs(a) !== addrs(b)) out.push(`vhid ${key} addresses changed`);
+  return out;
+}

@@ -1,0 +1,342 @@
+/**
+ * The CARP shell: raw protocol-112 sockets on each parent interface, the
+ * packet and ICMPv6 sockets for gratuitous ARP / unsolicited NA, rtnetlink
+ * for the virtual addresses, and the hook queue — all handed to the pure
+ * CarpHost/VirtualHost drivers as ports. Nothing here decides anything.
+ */
+import {
+  CarpHost,
+  type CarpPorts,
+  type CarpStateName,
+  type CarpSysctls,
+  type CarpVhostConfig,
+  HookQueue,
+  hookScriptsFor,
+  LOG_DEBUG,
+  LOG_ERROR,
+  type LogLevel as CarpLogLevel,
+  transitionHookJob,
+  type TransitionInfo,
+} from "../carp/mod.ts";
+import { type Cidr, type Family, formatCidr } from "../net/address.ts";
+import {
+  addAddress,
+  type Interface,
+  NeighborAdvertiser,
+  PacketSocket,
+  RawIPv4Socket,
+  RawIPv6Socket,
+  type Reactor,
+  removeAddress,
+} from "../sys/mod.ts";
+import type { CarpVhidStatus } from "../control/types.ts";
+import type { Logger } from "./log.ts";
+import type { WatchHub } from "./watch_hub.ts";
+
+type Timer = ReturnType<typeof setTimeout>;
+
+const CARP_PROTOCOL = 112;
+const CARP_GROUP_V4 = "224.0.0.18";
+const CARP_GROUP_V6 = "ff02::12";
+const CARP_TOS = 0x10;
+
+interface ParentLink {
+  readonly name: string;
+  readonly ifindex: number;
+  readonly mac: Uint8Array;
+  v4?: RawIPv4Socket;
+  v6?: RawIPv6Socket;
+}
+
+export interface CarpRuntimeOptions {
+  readonly reactor: Reactor;
+  readonly logger: Logger;
+  readonly hub: WatchHub;
+  readonly sysctls: CarpSysctls;
+  readonly hooks: { scripts: Record<string, string[]>; timeoutMs: number };
+  readonly interfaces: readonly Interface[];
+  /** Gratuitous ARPs at takeover: one at once, then this many more, two intervals apart. */
+  readonly garpRepeats?: number;
+}
+
+export class CarpRuntime {
+  readonly host: CarpHost;
+  readonly hooks: HookQueue;
+  readonly #options: CarpRuntimeOptions;
+  readonly #parents = new Map<string, ParentLink>();
+  readonly #reasons = new Map<string, string>();
+  #interfaces: readonly Interface[];
+  #ownAddresses: Uint8Array[] = [];
+  #packet?: PacketSocket;
+  #advertiser?: NeighborAdvertiser;
+  readonly #timers = new Set<Timer>();
+
+  constructor(options: CarpRuntimeOptions) {
+    this.#options = options;
+    this.#interfaces = options.interfaces;
+    this.#refreshOwnAddresses();
+    const log = options.logger.child({ component: "carp" });
+    this.hooks = new HookQueue({ timeoutMs: options.hooks.timeoutMs, log: (l) => log.info(l) });
+    this.host = new CarpHost(options.sysctls, {
+      ownAddresses: () => this.#ownAddresses,
+      log: (line, level) => this.#log(line, level),
+    });
+  }
+
+  /** Opens sockets as needed and creates the driver for one vhid (not started). */
+  addVhost(config: CarpVhostConfig): void {
+    const link = this.#parent(config.parent);
+    const families = new Set(config.addresses.map((a) => a.family));
+    if (families.has(4) && !link.v4) link.v4 = this.#openV4(link);
+    if (families.has(6) && !link.v6) link.v6 = this.#openV6(link);
+    this.host.addVhost(config, this.#ports(config, link));
+  }
+
+  start(): void {
+    this.host.start();
+  }
+
+  /** Tells the vhids of `parent` that its link went down or up (T7/T8). */
+  linkChanged(name: string, usable: boolean): void {
+    if (this.#parents.has(name)) this.host.linkChanged(name, usable);
+  }
+
+  /** Our own addresses changed (a reload or an interface event): self-filtering follows. */
+  setInterfaces(interfaces: readonly Interface[]): void {
+    this.#interfaces = interfaces;
+    this.#refreshOwnAddresses();
+  }
+
+  status(): CarpVhidStatus[] {
+    return this.host.vhosts.map((v) => ({
+      interface: v.config.interface,
+      parent: v.parent,
+      vhid: v.vhid,
+      state: v.state,
+      advbase: v.config.advbase,
+      advskew: v.config.advskew,
+      effectiveAdvskew: v.effectiveAdvskew,
+      addresses: v.config.addresses.map(formatCidr),
+      reason: this.#reasons.get(`${v.vhid}@${v.parent}`) ?? "",
+    }));
+  }
+
+  /** Bow out, remove every virtual address, let the hooks finish, close sockets. */
+  async shutdown(): Promise<void> {
+    await this.host.shutdown();
+    await Promise.race([this.hooks.idle(), delay(this.#options.hooks.timeoutMs + 1000)]);
+    this.close();
+  }
+
+  close(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    for (const link of this.#parents.values()) {
+      for (const socket of [link.v4, link.v6]) {
+        if (socket && !socket.closed) {
+          this.#options.reactor.remove(socket.fd);
+          socket.close();
+        }
+      }
+    }
+    this.#parents.clear();
+    this.#packet?.close();
+    this.#advertiser?.close();
+    this.#packet = this.#advertiser = undefined;
+  }
+
+  #parent(name: string): ParentLink {
+    const existing = this.#parents.get(name);
+    if (existing) return existing;
+    const iface = this.#interfaces.find((i) => i.name === name);
+    if (!iface) {
+      const known = this.#interfaces.map((i) => i.name).join(", ");
+      throw new Error(`carp: parent interface ${name} does not exist (interfaces: ${known})`);
+    }
+    const link: ParentLink = {
+      name,
+      ifindex: iface.index,
+      mac: iface.mac ?? new Uint8Array(6),
+    };
+    this.#parents.set(name, link);
+    return link;
+  }
+
+  #openV4(link: ParentLink): RawIPv4Socket {
+    const socket = RawIPv4Socket.open({
+      protocol: CARP_PROTOCOL,
+      device: link.name,
+      multicastIfindex: link.ifindex,
+      ttl: 255,
+      multicastTtl: 255,
+      multicastLoop: false,
+      tos: CARP_TOS,
+    });
+    socket.joinGroup(CARP_GROUP_V4, link.ifindex);
+    this.#options.reactor.add(socket, () => this.#drain(link, socket));
+    return socket;
+  }
+
+  #openV6(link: ParentLink): RawIPv6Socket {
+    const socket = RawIPv6Socket.open({
+      protocol: CARP_PROTOCOL,
+      device: link.name,
+      multicastIfindex: link.ifindex,
+      ttl: 255,
+      multicastTtl: 255,
+      multicastLoop: false,
+    });
+    socket.joinGroup(CARP_GROUP_V6, link.ifindex);
+    this.#options.reactor.add(socket, () => this.#drain(link, socket));
+    return socket;
+  }
+
+  /** Reads everything waiting; network input is counted by the host, never thrown. */
+  #drain(link: ParentLink, socket: RawIPv4Socket | RawIPv6Socket): void {
+    for (let i = 0; i < 1024; i++) {
+      let packet;
+      try {
+        packet = socket.receive();
+      } catch (error) {
+        this.#log(`carp: ${link.name}: receive failed: ${(error as Error).message}`, LOG_ERROR);
+        return;
+      }
+      if (!packet) return;
+      try {
+        this.host.receive({
+          family: packet.family,
+          ttl: packet.ttl,
+          iface: link.name,
+          source: packet.source,
+          payload: packet.payload,
+        });
+      } catch (error) {
+        this.#log(`carp: ${link.name}: packet handling failed: ${error}`, LOG_ERROR);
+      }
+    }
+  }
+
+  #ports(config: CarpVhostConfig, link: ParentLink): CarpPorts {
+    const label = `${config.vhid}@${link.name}`;
+    return {
+      now: () => performance.now(),
+      schedule: (delayMs, callback) => {
+        const timer = setTimeout(() => {
+          this.#timers.delete(timer);
+          callback();
+        }, Math.max(0, delayMs));
+        this.#timers.add(timer);
+        return () => {
+          clearTimeout(timer);
+          this.#timers.delete(timer);
+        };
+      },
+      send: (family: Family, carp: Uint8Array) => {
+        if (family === 4) {
+          if (!link.v4) throw new Error(`carp: ${label}: no IPv4 socket on ${link.name}`);
+          link.v4.sendTo(CARP_GROUP_V4, carp);
+        } else {
+          if (!link.v6) throw new Error(`carp: ${label}: no IPv6 socket on ${link.name}`);
+          link.v6.sendTo(CARP_GROUP_V6, carp, link.ifindex);
+        }
+      },
+      addAddresses: (addresses) => this.#changeAddresses("add", link, addresses),
+      removeAddresses: (addresses) => this.#changeAddresses("remove", link, addresses),
+      gratuitousArp: (addresses) => this.#announce(link, addresses, config.advbase),
+      unsolicitedNa: (addresses) => this.#advertise(link, addresses),
+      runHook: (transition) => this.#onTransition(transition),
+      log: (line, level) => this.#log(line, level),
+    };
+  }
+
+  async #changeAddresses(
+    how: "add" | "remove",
+    link: ParentLink,
+    addresses: readonly Cidr[],
+  ): Promise<void> {
+    for (const cidr of addresses) {
+      try {
+        if (how === "add") await addAddress(link.ifindex, cidr, { ifname: link.name });
+        else await removeAddress(link.ifindex, cidr, { ifname: link.name });
+      } catch (error) {
+        this.#log(
+          `carp: ${link.name}: ${how} ${formatCidr(cidr)} failed: ${(error as Error).message}`,
+          LOG_ERROR,
+        );
+      }
+    }
+  }
+
+  /** One gratuitous ARP per IPv4 address now, and more two advertisement intervals later. */
+  #announce(link: ParentLink, addresses: readonly Cidr[], advbase: number): void {
+    const v4 = addresses.filter((a) => a.family === 4);
+    if (v4.length === 0) return;
+    const send = () => {
+      try {
+        this.#packet ??= PacketSocket.open();
+        for (const cidr of v4) this.#packet.sendGratuitousArp(link.ifindex, cidr.address, link.mac);
+      } catch (error) {
+        this.#log(
+          `carp: ${link.name}: gratuitous ARP failed: ${(error as Error).message}`,
+          LOG_ERROR,
+        );
+      }
+    };
+    send();
+    const repeats = this.#options.garpRepeats ?? 1;
+    for (let i = 1; i <= repeats; i++) {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        send();
+      }, 2 * advbase * 1000 * i);
+      this.#timers.add(timer);
+    }
+  }
+
+  #advertise(link: ParentLink, addresses: readonly Cidr[]): void {
+    const v6 = addresses.filter((a) => a.family === 6);
+    if (v6.length === 0) return;
+    try {
+      this.#advertiser ??= NeighborAdvertiser.open();
+      for (const cidr of v6) {
+        this.#advertiser.sendUnsolicitedNa(link.ifindex, cidr.address, link.mac);
+      }
+    } catch (error) {
+      this.#log(
+        `carp: ${link.name}: unsolicited NA failed: ${(error as Error).message}`,
+        LOG_ERROR,
+      );
+    }
+  }
+
+  #onTransition(transition: TransitionInfo): void {
+    const { config, from, to, reason } = transition;
+    this.#reasons.set(`${config.vhid}@${config.parent}`, reason);
+    this.#options.hub.publish({
+      type: "carp",
+      ts: new Date().toISOString(),
+      interface: config.interface,
+      vhid: config.vhid,
+      from: from as CarpStateName,
+      to: to as CarpStateName,
+      reason,
+    });
+    const scripts = hookScriptsFor(this.#options.hooks.scripts, config.vhid);
+    if (scripts.length > 0) this.hooks.enqueue(transitionHookJob(transition, scripts));
+  }
+
+  #log(line: string, level: CarpLogLevel): void {
+    const logger = this.#options.logger;
+    if (level === LOG_ERROR) logger.error(line);
+    else if (level === LOG_DEBUG) logger.debug(line);
+    else logger.info(line);
+  }
+
+  #refreshOwnAddresses(): void {
+    this.#ownAddresses = this.#interfaces.flatMap((i) => i.addresses.map((a) => a.address));
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,68 @@
+/**
+ * The control socket's method table, bound to a running agent. Each handler
+ * is a thin translation between the wire shapes of lib/control and the
+ * engines; validation of params happens in the control server.
+ */
+import { ControlError, type ControlHandlers } from "../control/mod.ts";
+import type { DemotionStatus } from "../control/types.ts";
+import type { Agent } from "./agent.ts";
+import { MAINTENANCE_DEMOTION } from "./agent.ts";
+import { originText, stateView } from "./state_view.ts";
+
+export function buildHandlers(agent: Agent): ControlHandlers {
+  const demotion = (): DemotionStatus => agent.status().demotion;
+  return {
+    status: () => Promise.resolve(agent.status()),
+    states: () => {
+      const states = [];
+      for (const state of agent.table.states()) {
+        states.push(
+          stateView(state, originText(agent.table, state), agent.table.idleSeconds(state) ?? 0),
+        );
+      }
+      return Promise.resolve({ states });
+    },
+    "states.import": ({ lines }) => {
+      const result = agent.provider.importLines(lines.join("\n"));
+      agent.pfsync.poke();
+      return Promise.resolve({ imported: result.imported, errors: [...result.errors] });
+    },
+    "states.delete": ({ id, creatorid, flow }) => {
+      let deleted = 0;
+      try {
+        if (id !== undefined) {
+          deleted = agent.provider.deleteById(
+            BigInt(`0x${id}`),
+            creatorid === undefined ? undefined : parseInt(creatorid, 16),
+          );
+        } else if (flow) {
+          deleted = agent.provider.deleteByFlow(flow.proto, flow.src, flow.dst);
+        }
+      } catch (error) {
+        throw new ControlError("invalid_params", (error as Error).message);
+      }
+      agent.pfsync.poke();
+      return Promise.resolve({ deleted });
+    },
+    demote: ({ delta }) => {
+      agent.carp.host.adjust("operator", "ctl", delta);
+      agent.logger.info(`demoted by operator: ${delta > 0 ? "+" : ""}${delta}`);
+      return Promise.resolve(demotion());
+    },
+    resync: () => {
+      if (!agent.pfsync.enabled) return Promise.resolve({ requested: false });
+      agent.pfsync.resync();
+      agent.logger.info("pfsync: bulk update requested by operator");
+      return Promise.resolve({ requested: true });
+    },
+    maintenance: async ({ on }) => {
+      await agent.maintenance.set(on);
+      if (on) agent.carp.host.adjust("operator", "maintenance", MAINTENANCE_DEMOTION);
+      else agent.carp.host.heal("operator", "maintenance");
+      agent.logger.warning(`maintenance mode ${on ? "on: demoted to the maximum" : "off"}`);
+      return demotion();
+    },
+    reload: () => agent.reload(),
+    watch: (_params, ctx) => agent.hub.subscribe(ctx.signal),
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * What this node has told its peers about the local conntrack table, and
+ * which flows it injected for them. Pure bookkeeping (no sockets, clock
+ * injected): the provider feeds it events and dump entries and forwards the
+ * ProviderChanges it returns.
+ *
+ * - `announced`: flows we reported, with the timeout we reported and when,
+ *   so a sweep can tell a timeout refreshed by traffic (no event for that,
+ *   spec rule 17) from one that is just running down, and so a DESTROY — or
+ *   its absence from a dump — can be turned into a delete of the same State.
+ * - `learned`: flows injected from peers, keyed like the kernel does
+ *   (original tuple, zone), with the identity they arrived under. Their
+ *   entries are never re-announced by a dump (DESIGN rule 5); if local
+ *   traffic changes them later, we report under the peer's identity so both
+ *   tables keep one state per flow.
+ */
+import type { CtEntry, CtEventKind } from "../../netlink/ct_types.ts";
+
+import { ctTupleKey } from "../../netlink/ctnetlink.ts";
+import type { ProviderChange } from "../provider.ts";
+import type { State } from "../types.ts";
+import { type ConntrackFilter, filterEntry } from "./filters.ts";
+import { ctToState, stateCtKey } from "./mapping.ts";
+import type { ConntrackStats } from "./stats.ts";
+
+interface Announced {
+  readonly firstSeen: number;
+  readonly at: number;
+  readonly timeout: number;
+  readonly state: State;
+}
+
+export interface MirrorOptions {
+  readonly creatorId: number;
+  readonly epoch: number;
+  readonly filter: ConntrackFilter;
+  /** Milliseconds since the epoch. */
+  readonly now: () => number;
+  /** A refreshed timeout is re-announced when it exceeds the expected one by this much. */
+  readonly refreshSlackSeconds: number;
+}
+
+const keyOf = (entry: CtEntry): string => ctTupleKey(entry.orig!, entry.zone ?? 0);
+
+export class SyncMirror {
+  readonly #options: MirrorOptions;
+  readonly #stats: ConntrackStats;
+  readonly #announced = new Map<string, Announced>();
+  readonly #learned = new Map<string, { id: bigint; creatorId: number }>();
+
+  constructor(options: MirrorOptions, stats: ConntrackStats) {
+    this.#options = options;
+    this.#stats = stats;
+  }
+
+  get announcedCount(): number {
+    return this.#announced.size;
+  }
+
+  get learnedCount(): number {
+    return this.#learned.size;
+  }
+
+  /** Filter and map an entry; on "sync" record it as announced and return its State. */
+  admit(entry: CtEntry): State | undefined {
+    if (!entry.orig || !entry.reply) {
+      this.#stats.incomplete++;
+      return undefined;
+    }
+    const verdict = filterEntry(this.#options.filter, entry);
+    if (verdict !== "sync") {
+      this.#stats.filtered++;
+      this.#stats.filteredBy[verdict] = (this.#stats.filteredBy[verdict] ?? 0) + 1;
+      return undefined;
+    }
+    const key = keyOf(entry);
+    const now = this.#options.now();
+    const previous = this.#announced.get(key);
+    const firstSeen = previous?.firstSeen ?? now;
+    const start = entry.timestamp?.start;
+    const ageSeconds = start !== undefined
+      ? Math.max(0, now / 1000 - Number(start / 1_000_000n) / 1000)
+      : (now - firstSeen) / 1000;
+    let state = ctToState(entry, {
+      creatorId: this.#options.creatorId,
+      epoch: this.#options.epoch,
+      ageSeconds,
+    });
+    const identity = this.#learned.get(key) ?? previous?.state;
+    if (identity) state = { ...state, id: identity.id, creatorId: identity.creatorId };
+    this.#announced.set(key, { firstSeen, at: now, timeout: state.expire, state });
+    return state;
+  }
+
+  /** A NEW/UPDATE/DESTROY event not caused by us. */
+  event(kind: CtEventKind, entry: CtEntry): ProviderChange | undefined {
+    if (!entry.orig) {
+      this.#stats.incomplete++;
+      return undefined;
+    }
+    const key = keyOf(entry);
+    if (kind === "destroy") {
+      this.#learned.delete(key);
+      return this.#withdraw(key);
+    }
+    const known = this.#announced.has(key);
+    const state = this.admit(entry);
+    if (state) return { type: known ? "update" : "insert", state };
+    // Known but filtered now (e.g. it left the synced TCP states): peers drop it too.
+    return known ? this.#withdraw(key) : undefined;
+  }
+
+  #withdraw(key: string): ProviderChange | undefined {
+    const announced = this.#announced.get(key);
+    if (!announced) return undefined;
+    this.#announced.delete(key);
+    return { type: "delete", state: announced.state };
+  }
+
+  /**
+   * One entry of a sweep dump: announce it if it is new to us, or — unless
+   * `force` re-announces everything — if traffic refreshed its timeout
+   * beyond what the peers were told. `seen` collects keys for `sweepEnd`.
+   */
+  sweepEntry(entry: CtEntry, force: boolean, seen: Set<string>): ProviderChange | undefined {
+    if (!entry.orig) return undefined;
+    const key = keyOf(entry);
+    seen.add(key);
+    const previous = this.#announced.get(key);
+    if (!previous && this.#learned.has(key)) return undefined;
+    if (previous && !force) {
+      const expected = previous.timeout - (this.#options.now() - previous.at) / 1000;
+      if ((entry.timeout ?? 0) <= expected + this.#options.refreshSlackSeconds) return undefined;
+      this.#stats.refreshed++;
+    }
+    const state = this.admit(entry);
+    if (!state) return previous ? this.#withdraw(key) : undefined;
+    if (!previous && !force) this.#stats.repaired++;
+    return { type: previous ? "update" : "insert", state };
+  }
+
+  /** After a sweep dump: flows we announced that the kernel no longer has (a lost DESTROY). */
+  sweepEnd(seen: ReadonlySet<string>): ProviderChange[] {
+    const gone: ProviderChange[] = [];
+    for (const key of [...this.#announced.keys()]) {
+      if (seen.has(key)) continue;
+      this.#stats.repaired++;
+      const change = this.#withdraw(key);
+      if (change) gone.push(change);
+    }
+    return gone;
+  }
+
+  /** Key of a peer state's kernel entry; `exists` = we injected it before. */
+  peerKey(state: State): { key: string; exists: boolean } {
+    const { orig, zone } = stateCtKey(state);
+    const key = ctTupleKey(orig, zone);
+    return { key, exists: this.#learned.has(key) };
+  }
+
+  learn(key: string, state: State): void {
+    this.#learned.set(key, { id: state.id, creatorId: state.creatorId });
+  }
+
+  forget(key: string): void {
+    this.#learned.delete(key);
+    this.#announced.delete(key);
+  }
+}

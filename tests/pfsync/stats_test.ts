@@ -1,0 +1,25 @@
+/** pfsyncstats counters and their netstat -s -p pfsync text. */
+import { assertEquals } from "../helpers/assert.ts";
+import { formatPfsyncStats, newPfsyncStats, PFSYNC_COUNTERS } from "../../lib/pfsync/mod.ts";
+
+Deno.test("newPfsyncStats() has the 16 counters of FreeBSD 6.x in struct order", () => {
+  assertEquals(Object.keys(newPfsyncStats()), [...PFSYNC_COUNTERS]);
+  assertEquals(PFSYNC_COUNTERS.length, 16);
+});
+
+Deno.test("formatPfsyncStats() renders netstat -s -p pfsync", () => {
+  const stats = newPfsyncStats();
+  stats.ipackets = 12;
+  stats.badttl = 1;
+  stats.stale = 2;
+  stats.opackets = 5;
+  const text = formatPfsyncStats(stats);
+  const lines = text.split("\n");
+  assertEquals(lines[0], "pfsync:");
+  assertEquals(lines.length, 17);
+  assertEquals(lines[1], "\t12 packets received (IPv4)");
+  assertEquals(lines[4], "\t\t1 packet discarded for bad ttl");
+  assertEquals(lines.includes("\t\t2 stale states"), true);
+  assertEquals(lines.includes("\t5 packets sent (IPv4)"), true);
+  assertEquals(lines.includes("\t\t0 packets discarded for bad HMAC"), true);
+});

@@ -1,0 +1,100 @@
+import { parseAddress } from "../../../lib/net/address.ts";
+import type { CtEntry, CtEventKind } from "../../../lib/netlink/ct_types.ts";
+import { buildFilter, DEFAULT_FILTER } from "../../../lib/state/conntrack/filters.ts";
+import { ctToState } from "../../../lib/state/conntrack/mapping.ts";
+import { SyncMirror } from "../../../lib/state/conntrack/mirror.ts";
+import { emptyStats } from "../../../lib/state/conntrack/stats.ts";
+import { assertEquals } from "../../helpers/assert.ts";
+
+const ip = (text: string): Uint8Array => parseAddress(text)!.address;
+
+function entry(state: number, timeout = 300, sport = 40000): CtEntry {
+  return {
+    orig: { src: ip("10.0.0.5"), dst: ip("198.51.100.20"), proto: 6, srcPort: sport, dstPort: 443 },
+    reply: {
+      src: ip("198.51.100.20"),
+      dst: ip("10.0.0.5"),
+      proto: 6,
+      srcPort: 443,
+      dstPort: sport,
+    },
+    status: 0xe,
+    timeout,
+    tcp: { state },
+  };
+}
+
+function mirror(filter = DEFAULT_FILTER, clock = { now: 0 }) {
+  const stats = emptyStats();
+  const m = new SyncMirror({
+    creatorId: 1,
+    epoch: 2,
+    filter,
+    now: () => clock.now,
+    refreshSlackSeconds: 10,
+  }, stats);
+  return { m, stats, clock };
+}
+
+/** [event kind, ct TCP state, expected change type or "-"]. */
+const ESTABLISHED_ONLY: [CtEventKind, number, string][] = [
+  ["new", 1, "-"], // SYN_SENT is not synced
+  ["update", 3, "insert"], // first time it qualifies: an insert for the peers
+  ["update", 3, "update"],
+  ["update", 4, "delete"], // FIN_WAIT leaves the synced set: peers drop it
+  ["update", 5, "-"],
+  ["destroy", 7, "-"], // never announced since the delete
+];
+
+Deno.test("SyncMirror.event() with a TCP-state filter announces, updates and withdraws", () => {
+  const { m, stats } = mirror(buildFilter({ tcpStates: ["ESTABLISHED"] }));
+  const seen = ESTABLISHED_ONLY.map(([kind, state]) => m.event(kind, entry(state))?.type ?? "-");
+  assertEquals(seen, ESTABLISHED_ONLY.map(([, , expected]) => expected));
+  assertEquals(stats.filteredBy["tcp-state"], 3);
+  assertEquals(m.announcedCount, 0);
+});
+
+Deno.test("SyncMirror.sweepEntry() re-announces only timeouts refreshed beyond the slack", () => {
+  const { m, stats, clock } = mirror();
+  m.event("new", entry(3, 300));
+  clock.now = 100_000; // 100 s later the peer expects 200 s left
+  // [kernel timeout now, expected change]; after 211 is announced the peer expects 211 s.
+  const cases: [number, string][] = [[200, "-"], [209, "-"], [211, "update"], [220, "-"], [
+    300,
+    "update",
+  ]];
+  const results = cases.map(([timeout]) =>
+    m.sweepEntry(entry(3, timeout), false, new Set())?.type ?? "-"
+  );
+  assertEquals(results, cases.map(([, expected]) => expected));
+  assertEquals(stats.refreshed, 2);
+});
+
+Deno.test("SyncMirror.sweepEnd() withdraws announced flows the dump did not show", () => {
+  const { m, stats } = mirror();
+  m.event("new", entry(3, 300, 1));
+  m.event("new", entry(3, 300, 2));
+  const seen = new Set<string>();
+  m.sweepEntry(entry(3, 290, 1), false, seen);
+  const gone = m.sweepEnd(seen);
+  assertEquals(gone.map((c) => [c.type, c.state.lan.port]), [["delete", 2]]);
+  assertEquals(stats.repaired, 1);
+});
+
+Deno.test("SyncMirror keeps a learned flow quiet in sweeps and reports it under the peer's identity", () => {
+  const { m } = mirror();
+  const peer = ctToState(entry(3), { creatorId: 0x99, epoch: 9 });
+  const { key, exists } = m.peerKey(peer);
+  assertEquals(exists, false);
+  m.learn(key, peer);
+  assertEquals(m.peerKey(peer).exists, true);
+  assertEquals(m.sweepEntry(entry(3), true, new Set()), undefined);
+  const change = m.event("update", entry(4));
+  assertEquals([change?.type, change?.state.creatorId, change?.state.id], [
+    "insert",
+    0x99,
+    peer.id,
+  ]);
+  m.forget(key);
+  assertEquals([m.learnedCount, m.announcedCount], [0, 0]);
+});

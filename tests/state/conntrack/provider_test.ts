@@ -1,0 +1,294 @@
+import { parseAddress } from "../../../lib/net/address.ts";
+import { CT_ERRNO, CT_MSG_NEW, IPS } from "../../../lib/netlink/ct_constants.ts";
+import type { CtEntry, CtTuple } from "../../../lib/netlink/ct_types.ts";
+import { buildFilter } from "../../../lib/state/conntrack/filters.ts";
+import { ctToState } from "../../../lib/state/conntrack/mapping.ts";
+import {
+  ConntrackProvider,
+  type ConntrackProviderOptions,
+} from "../../../lib/state/conntrack/provider.ts";
+import type { ProviderChange } from "../../../lib/state/provider.ts";
+import type { State } from "../../../lib/state/types.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../helpers/assert.ts";
+import { FakeKernel, mirror } from "./fake_kernel.ts";
+
+const ip = (text: string): Uint8Array => parseAddress(text)!.address;
+const PEER = { creatorId: 0x22222222, epoch: 5 };
+
+function tcp(src: string, sport: number, dst: string, dport: number): CtTuple {
+  return { src: ip(src), dst: ip(dst), proto: 6, srcPort: sport, dstPort: dport };
+}
+
+function flow(orig: CtTuple, extra: Partial<CtEntry> = {}): CtEntry {
+  return {
+    orig,
+    reply: mirror(orig),
+    status: IPS.CONFIRMED | IPS.SEEN_REPLY | IPS.ASSURED,
+    timeout: 300,
+    tcp: { state: 3, flagsOriginal: { flags: 3, mask: 0 }, flagsReply: { flags: 3, mask: 0 } },
+    ...extra,
+  };
+}
+
+function peerState(entry: CtEntry): State {
+  return ctToState(entry, PEER);
+}
+
+interface Rig {
+  kernel: FakeKernel;
+  provider: ConntrackProvider;
+  changes: ProviderChange[];
+  logs: string[];
+  reactor: Map<number, () => void>;
+}
+
+function rig(
+  options: Partial<ConntrackProviderOptions> = {},
+  setup?: (k: FakeKernel) => void,
+): Rig {
+  const kernel = new FakeKernel();
+  setup?.(kernel);
+  const reactor = new Map<number, () => void>();
+  const logs: string[] = [];
+  const provider = new ConntrackProvider({
+    creatorId: 0x11111111,
+    epoch: 1,
+    reactor: { add: (fd, cb) => void reactor.set(fd, cb), remove: (fd) => reactor.delete(fd) },
+    openPort: kernel.open,
+    sweepIntervalMs: 0,
+    sysctl: { read: () => "1" },
+    log: (level, message) => logs.push(`${level}: ${message}`),
+    ...options,
+  });
+  const changes: ProviderChange[] = [];
+  provider.onChange((c) => changes.push(c));
+  return { kernel, provider, changes, logs, reactor };
+}
+
+const A = tcp("10.0.0.5", 40000, "198.51.100.20", 443);
+const B = tcp("10.0.0.6", 40001, "198.51.100.20", 443);
+const OWN = tcp("198.51.100.9", 50000, "192.0.2.1", 22);
+
+Deno.test("ConntrackProvider opens events first, on groups NEW|UPDATE|DESTROY, with a big buffer", async () => {
+  const { kernel, provider } = rig();
+  assertEquals(kernel.ports.map((p) => p.groups), [7, 0, 0]);
+  assertEquals(kernel.ports[0].receiveBuffer, 32 * 1024 * 1024);
+  await provider.close();
+  assert(kernel.ports.every((p) => p.closed));
+});
+
+Deno.test("ConntrackProvider.load() dumps the table, filters own flows, then subscribes", async () => {
+  const filter = buildFilter({ ownAddresses: ["192.0.2.1"] });
+  const { provider, reactor } = rig({ filter }, (k) => {
+    k.traffic(flow(A));
+    k.traffic(flow(B));
+    k.traffic(flow(OWN));
+  });
+  assertEquals(reactor.size, 0);
+  const states = await provider.load();
+  assertEquals(states.map((s) => s.lan.addr).sort(), ["10.0.0.5", "10.0.0.6"]);
+  assert(states.every((s) => s.creatorId === 0x11111111));
+  assertEquals(provider.stats.filteredBy["own-address"], 1);
+  assertEquals(reactor.size, 1);
+  await provider.close();
+  assertEquals(reactor.size, 0);
+});
+
+Deno.test("ConntrackProvider turns traffic events into insert/update/delete", async () => {
+  const { kernel, provider, changes, reactor } = rig();
+  await provider.load();
+  kernel.traffic(flow(A, { status: IPS.CONFIRMED, timeout: 120, tcp: { state: 1 } }));
+  kernel.traffic(flow(A));
+  kernel.expire(A);
+  [...reactor.values()][0]();
+  assertEquals(changes.map((c) => c.type), ["insert", "update", "delete"]);
+  assertEquals(changes.map((c) => c.state.src.pad?.[0]), [1, 3, 3]);
+  assertEquals(provider.stats.events, 3);
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider.apply() injects a peer state and ignores the echo of its own create", async () => {
+  const { kernel, provider, changes } = rig();
+  await provider.load();
+  await provider.apply({
+    type: "insert",
+    state: peerState(flow(A, { mark: 7 })),
+    peer: "192.0.2.2",
+  });
+  const entry = kernel.get(A)!;
+  assertEquals([entry.timeout, entry.mark, entry.status], [300, 7, 0xe]);
+  // BE_LIBERAL both ways so a bulk transfer survives takeover (spec §2.12).
+  assertEquals(entry.tcp?.flagsOriginal?.flags, 0x0b);
+  assertEquals(entry.tcp?.flagsReply?.flags, 0x0b);
+  provider.drainEvents();
+  assertEquals(changes, []);
+  assertEquals(provider.stats.ownEvents, 1);
+  assertEquals(provider.applier.counters.created, 1);
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider.apply() updates a learned flow directly, without a failed create", async () => {
+  const { kernel, provider } = rig();
+  await provider.load();
+  await provider.apply({ type: "insert", state: peerState(flow(A)), peer: "p" });
+  const before = kernel.requests;
+  await provider.apply({ type: "update", state: peerState(flow(A, { timeout: 999 })), peer: "p" });
+  assertEquals(kernel.requests - before, 1);
+  assertEquals(kernel.get(A)!.timeout, 999);
+  assertEquals(provider.applier.counters.updated, 1);
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider.apply() goes create → EEXIST → update for a flow the kernel already has", async () => {
+  const { kernel, provider } = rig({}, (k) => k.traffic(flow(A, { timeout: 10 })));
+  await provider.load();
+  await provider.apply({ type: "insert", state: peerState(flow(A, { timeout: 500 })), peer: "p" });
+  assertEquals(kernel.get(A)!.timeout, 500);
+  assertEquals(provider.applier.counters, {
+    created: 0,
+    updated: 1,
+    recreated: 0,
+    deleted: 0,
+    absent: 0,
+    failed: 0,
+  });
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider.apply() replaces the entry on EBUSY (update would clear ASSURED)", async () => {
+  const { kernel, provider } = rig({}, (k) => k.traffic(flow(A)));
+  await provider.load();
+  const young = peerState(flow(A, { status: IPS.CONFIRMED, timeout: 60, tcp: { state: 1 } }));
+  await provider.apply({ type: "insert", state: young, peer: "p" });
+  assertEquals(provider.applier.counters.recreated, 1);
+  assertEquals(kernel.get(A)!.status, IPS.CONFIRMED);
+  assertEquals(kernel.get(A)!.tcp?.state, 1);
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider.apply() creates NAT entries with their NAT attributes", async () => {
+  const { kernel, provider } = rig();
+  await provider.load();
+  const orig = tcp("10.0.0.5", 41000, "198.51.100.9", 80);
+  const snat = flow(orig, { reply: tcp("198.51.100.9", 80, "192.0.2.1", 61000), status: 0x19e });
+  await provider.apply({ type: "insert", state: peerState(snat), peer: "p" });
+  const entry = kernel.get(orig)!;
+  assertEquals(entry.reply, snat.reply);
+  assert((entry.status! & IPS.SRC_NAT) !== 0);
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider.apply() delete: gone or already missing both succeed", async () => {
+  const { kernel, provider } = rig();
+  await provider.load();
+  const state = peerState(flow(A));
+  await provider.apply({ type: "insert", state, peer: "p" });
+  await provider.apply({ type: "delete", state, peer: "p" });
+  assertEquals(kernel.get(A), undefined);
+  await provider.apply({ type: "delete", state, peer: "p" });
+  assertEquals([provider.applier.counters.deleted, provider.applier.counters.absent], [1, 1]);
+  assertEquals(provider.learnedCount, 0);
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider.apply() rejects with the flow and errno when the kernel refuses", async () => {
+  const { kernel, provider } = rig();
+  await provider.load();
+  kernel.failNext.set(CT_MSG_NEW, CT_ERRNO.ENOMEM);
+  const error = await assertRejects(
+    () => provider.apply({ type: "insert", state: peerState(flow(A)), peer: "p" }),
+    Error,
+  );
+  assertStringIncludes(error.message, "create proto 6 10.0.0.5:40000 → 198.51.100.20:443: ENOMEM");
+  assertEquals(provider.applier.counters.failed, 1);
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider counts ENOBUFS and repairs the mirror with a resync dump", async () => {
+  const { kernel, provider, changes } = rig({ resyncDelayMs: 60_000 });
+  await provider.load();
+  kernel.ports[0].capacity = 2;
+  kernel.traffic(flow(A));
+  provider.drainEvents();
+  assertEquals(changes.length, 1);
+  kernel.traffic(flow(B)); // queued
+  kernel.expire(A); // queued
+  kernel.traffic(flow(tcp("10.0.0.7", 1, "198.51.100.20", 443))); // dropped: overrun
+  provider.drainEvents();
+  assertEquals(provider.stats.overruns, 1);
+  assertEquals(kernel.ports[0].receiveBuffer, 64 * 1024 * 1024);
+  assertEquals(changes.map((c) => c.type), ["insert", "insert", "delete"]);
+  provider.sweep(true);
+  assertEquals(provider.stats.resyncs, 1);
+  // B re-announced, the flow lost in the overrun announced for the first time.
+  assertEquals(changes.slice(3).map((c) => `${c.type} ${c.state.lan.addr}`).sort(), [
+    "insert 10.0.0.7",
+    "update 10.0.0.6",
+  ]);
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider.sweep() re-announces timeouts refreshed by traffic, nothing else", async () => {
+  let now = 1_000_000;
+  const { kernel, provider, changes } = rig({ now: () => now }, (k) => {
+    k.traffic(flow(A, { timeout: 300 }));
+    k.traffic(flow(B, { timeout: 300 }));
+  });
+  await provider.load();
+  now += 100_000; // 100 s later: A was refreshed by traffic (no event), B just ran down
+  kernel.refresh(A, 299);
+  kernel.refresh(B, 200);
+  provider.sweep(false);
+  assertEquals(changes.map((c) => `${c.type} ${c.state.lan.addr} ${c.state.expire}`), [
+    "update 10.0.0.5 299",
+  ]);
+  assertEquals(provider.stats.refreshed, 1);
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider.sweep() withdraws a flow whose DESTROY was lost, never re-sends learned ones", async () => {
+  const { kernel, provider, changes } = rig({}, (k) => k.traffic(flow(A)));
+  await provider.load();
+  await provider.apply({ type: "insert", state: peerState(flow(B)), peer: "p" });
+  kernel.table.clear(); // A vanished without an event reaching us
+  kernel.traffic(flow(B)); // B is in the kernel again, learned from the peer
+  kernel.ports[0].queue.length = 0;
+  provider.sweep(false);
+  assertEquals(changes.map((c) => `${c.type} ${c.state.lan.addr}`), ["delete 10.0.0.5"]);
+  assertEquals(provider.stats.repaired, 1);
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider reports a learned flow's local changes under the peer's identity", async () => {
+  const { kernel, provider, changes } = rig();
+  await provider.load();
+  const state = peerState(flow(A));
+  await provider.apply({ type: "insert", state, peer: "p" });
+  provider.drainEvents();
+  kernel.traffic(flow(A, { tcp: { state: 4, flagsOriginal: { flags: 7, mask: 0 } } }));
+  provider.drainEvents();
+  assertEquals(changes.length, 1);
+  assertEquals([changes[0].state.id, changes[0].state.creatorId], [state.id, state.creatorId]);
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider warns when nf_conntrack_events hides events, and can fix it", async () => {
+  const values: [string, boolean, string | undefined][] = [
+    ["2", false, "nf_conntrack_events = 2 (auto)"],
+    ["0", false, "nf_conntrack_events = 0"],
+    ["1", false, undefined],
+    ["2", true, "set net.netfilter.nf_conntrack_events = 1"],
+  ];
+  for (const [value, fix, expected] of values) {
+    let current = value;
+    const { provider, logs } = rig({
+      fixEventsSysctl: fix,
+      sysctl: { read: () => current, write: (_n, v) => void (current = v) },
+    });
+    await provider.load();
+    const relevant = logs.filter((l) => l.includes("nf_conntrack_events"));
+    if (expected) assertStringIncludes(relevant.join("\n"), expected);
+    else assertEquals(relevant, []);
+    await provider.close();
+  }
+});
