@@ -183,3 +183,37 @@ export type {
   StateProvider,
   TableEvent,
 } from "./lib/state/mod.ts";
+export {
+  decodeArp,
+  decodeEthernetHeader,
+  decodeIPv4Header,
+  decodeNeighborAdvertisement,
+  encodeArp,
+  encodeEthernetHeader,
+  encodeGratuitousArpFrame,
+  encodeIPv4Header,
+  encodeNeighborAdvertisement,
+  unsolicitedNeighborAdvertisement,
+} from "./lib/net/mod.ts";
+export type {
+  ArpPacket,
+  EthernetHeader,
+  IPv4Header,
+  NeighborAdvertisement,
+} from "./lib/net/mod.ts";
+export {
+  NeighborAdvertiser,
+  NetlinkSocket,
+  PacketSocket,
+  RawIPv4Socket,
+  RawIPv6Socket,
+  Reactor,
+  SysError,
+} from "./lib/sys/mod.ts";
+export type {
+  NetlinkSocketOptions,
+  RawSocketOptions,
+  ReactorOptions,
+  ReceivedIPv4Packet,
+  ReceivedPacket,
+} from "./lib/sys/mod.ts";

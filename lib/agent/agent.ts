@@ -17,7 +17,7 @@ import { VERSION } from "../version.ts";
 import { CarpRuntime } from "./carp_runtime.ts";
 import { PfsyncRuntime } from "./pfsync_runtime.ts";
 import type { Logger } from "./log.ts";
-import { WatchHub } from "./watch_hub.ts";
+import { WatchHub } from "../control/watch_hub.ts";
 import { buildHandlers } from "./handlers.ts";
 import { MaintenanceStore } from "./maintenance.ts";
 import { type MetricsServer, serveMetrics, snapshotFromStatus } from "./metrics.ts";
@@ -92,7 +92,7 @@ export class Agent {
       (message, error) => log.error(`${message}: ${(error as Error).message ?? error}`),
     );
     this.table.on((event) => {
-      if (this.hub.size > 0) this.hub.publish(stateEvent(this.table, event));
+      if (this.hub.subscribers > 0) this.hub.publish(stateEvent(this.table, event));
     });
 
     this.carp = new CarpRuntime({

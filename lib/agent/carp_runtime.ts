@@ -10,6 +10,7 @@ import {
   type CarpStateName,
   type CarpSysctls,
   type CarpVhostConfig,
+  describeDemotion,
   HookQueue,
   hookScriptsFor,
   LOG_DEBUG,
@@ -31,7 +32,7 @@ import {
 } from "../sys/mod.ts";
 import type { CarpVhidStatus } from "../control/types.ts";
 import type { Logger } from "./log.ts";
-import type { WatchHub } from "./watch_hub.ts";
+import type { WatchHub } from "../control/watch_hub.ts";
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -80,6 +81,16 @@ export class CarpRuntime {
     this.host = new CarpHost(options.sysctls, {
       ownAddresses: () => this.#ownAddresses,
       log: (line, level) => this.#log(line, level),
+      demotionChanged: (total, demotion) => {
+        const reasons = describeDemotion(demotion);
+        log.info(`demotion ${total} (${reasons})`);
+        options.hub.publish({
+          type: "demotion",
+          ts: new Date().toISOString(),
+          value: total,
+          reason: reasons,
+        });
+      },
     });
   }
 

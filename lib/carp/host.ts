@@ -32,6 +32,8 @@ export interface CarpHostPorts {
   ownAddresses(): readonly Uint8Array[];
   /** Already filtered by `net.inet.carp.log` (log.ts levels). */
   log(line: string, level: LogLevel): void;
+  /** The host demotion changed (for watch events, metrics and the log). */
+  demotionChanged?(total: number, demotion: Demotion): void;
 }
 
 export interface VhostStatus {
@@ -197,5 +199,6 @@ export class CarpHost {
     const total = demotionTotal(next);
     if (total === previous) return;
     for (const v of this.vhosts) v.demotionChanged(total, previous);
+    this.#ports.demotionChanged?.(total, next);
   }
 }

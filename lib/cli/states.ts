@@ -165,7 +165,8 @@ async function importStates(file: string, control: string): Promise<void> {
   if (errors.length > 0) {
     throw new CliExit(
       EXIT_FAILURE,
-      errors.join("\n") + `\npfsyncd: ${errors.length} lines rejected`,
+      errors.join("\n") +
+        `\npfsyncd: ${errors.length} line${errors.length === 1 ? "" : "s"} rejected`,
     );
   }
 }

@@ -116,6 +116,10 @@ async function serveConnection(
   const streams: Promise<void>[] = [];
   // Closing the connection is what unblocks a pending read on abort.
   aborter.signal.addEventListener("abort", () => closeQuietly(conn), { once: true });
+  // A handler that never settles must not hold up close(): stop waiting on abort.
+  const aborted = new Promise<null>((resolve) =>
+    aborter.signal.addEventListener("abort", () => resolve(null), { once: true })
+  );
   try {
     for await (const line of readLines(conn.readable, maxBytes)) {
       if (line.trim() === "") continue;
@@ -130,7 +134,9 @@ async function serveConnection(
       if (STREAM_METHODS.includes(request.method as StreamMethod)) {
         streams.push(runStream(request, handlers, ctx, send, onError));
       } else {
-        await send(await runUnary(request, handlers, ctx, onError));
+        const response = await Promise.race([runUnary(request, handlers, ctx, onError), aborted]);
+        if (response === null) break;
+        await send(response);
       }
     }
   } catch (error) {

@@ -122,7 +122,10 @@ export function encodeGratuitousArpFrame(
   options: GratuitousArpOptions = {},
 ): Uint8Array {
   const frame = new Uint8Array(ETHERNET_HEADER_LENGTH + ARP_LENGTH);
-  encodeEthernetHeader({ destination: BROADCAST_MAC, source: mac, etherType: ETHERTYPE_ARP }, frame);
+  encodeEthernetHeader(
+    { destination: BROADCAST_MAC, source: mac, etherType: ETHERTYPE_ARP },
+    frame,
+  );
   encodeArp(gratuitousArp(address, mac, options), frame, ETHERNET_HEADER_LENGTH);
   return frame;
 }

@@ -32,7 +32,14 @@ export const NA_FLAG_SOLICITED = 0x40000000;
 export const NA_FLAG_OVERRIDE = 0x20000000;
 export const NA_LENGTH = 24;
 export const NA_WITH_TLLA_LENGTH = 32;
-export const NA_OFFSET = { type: 0, code: 1, checksum: 2, flags: 4, target: 8, options: 24 } as const;
+export const NA_OFFSET = {
+  type: 0,
+  code: 1,
+  checksum: 2,
+  flags: 4,
+  target: 8,
+  options: 24,
+} as const;
 
 /** ff02::1, where unsolicited advertisements go. */
 export const ALL_NODES_MULTICAST: Uint8Array = new Uint8Array([

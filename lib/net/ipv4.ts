@@ -85,7 +85,11 @@ export function decodeIPv4Header(
   const tos = r.u8();
   const totalLength = r.u16();
   if (totalLength < headerLength) {
-    throw new DecodeError("badlen", `total length ${totalLength} < header ${headerLength}`, offset + 2);
+    throw new DecodeError(
+      "badlen",
+      `total length ${totalLength} < header ${headerLength}`,
+      offset + 2,
+    );
   }
   if (offset + totalLength > bytes.length) {
     throw new DecodeError(
@@ -105,7 +109,11 @@ export function decodeIPv4Header(
   if (decodeOptions.verifyChecksum !== false) {
     const header = bytes.subarray(offset, offset + headerLength);
     if (onesComplementSum(header) !== 0xffff) {
-      throw new DecodeError("badsum", `IPv4 header checksum 0x${hex16(checksum)} is wrong`, offset + 10);
+      throw new DecodeError(
+        "badsum",
+        `IPv4 header checksum 0x${hex16(checksum)} is wrong`,
+        offset + 10,
+      );
     }
   }
   return {

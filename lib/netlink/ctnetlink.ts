@@ -262,3 +262,33 @@ export function ctTupleKey(orig: CtTuple, zone = 0): string {
       orig.icmpCode ?? ""
     }`;
 }
+
+function unhex(text: string): Uint8Array {
+  const out = new Uint8Array(text.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+const optional = (text: string): number | undefined => (text === "" ? undefined : Number(text));
+
+/**
+ * The inverse of `ctTupleKey`, so a map keyed by flow need not also hold the
+ * tuple objects (tens of bytes instead of hundreds per entry). Throws
+ * RangeError for text that no ctTupleKey produced.
+ */
+export function parseCtTupleKey(key: string): { orig: CtTuple; zone: number } {
+  const parts = key.split("/");
+  if (parts.length !== 9) throw new RangeError(`not a conntrack tuple key: ${key}`);
+  const [zone, proto, src, dst, srcPort, dstPort, icmpId, icmpType, icmpCode] = parts;
+  const tuple: { -readonly [K in keyof CtTuple]: CtTuple[K] } = {
+    src: unhex(src),
+    dst: unhex(dst),
+    proto: Number(proto),
+  };
+  const fields = { srcPort, dstPort, icmpId, icmpType, icmpCode };
+  for (const [name, text] of Object.entries(fields) as [keyof typeof fields, string][]) {
+    const value = optional(text);
+    if (value !== undefined) tuple[name] = value;
+  }
+  return { orig: tuple, zone: Number(zone) };
+}

@@ -18,7 +18,7 @@ import { newPfsyncStats, type PfsyncStats } from "./stats.ts";
 export interface PfsyncPorts {
   /** Hands one pfsync payload to IP output; throwing (or rejecting) counts `oerrors`. */
   send(bytes: Uint8Array, to: string): void | Promise<void>;
-  /** Milliseconds (monotonic or wall; only differences matter, plus auth seeding). */
+  /** Milliseconds, monotonic or wall: only differences matter. */
   now(): number;
   log(level: "info" | "warn" | "debug", message: string): void;
   /** Hold CARP preemption back while a bulk update is pending. */
@@ -76,7 +76,9 @@ export class PfsyncEngine {
     this.ports = ports;
     this.config = config;
     const auth = config.auth
-      ? new PfsyncAuth({ key: config.auth.key, mode: config.auth.mode, now: ports.now })
+      // Seeded from the wall clock, not ports.now (often monotonic, restarting
+      // near 0), so sequence numbers keep rising across restarts.
+      ? new PfsyncAuth({ key: config.auth.key, mode: config.auth.mode })
       : undefined;
     this.sender = new PfsyncSender({
       maxupd: config.maxupd,
@@ -235,6 +237,7 @@ export class PfsyncEngine {
   }
 
   private drain(): void {
+    if (!this.sender.hasOutgoing) return;
     const defaultTo = this.config.syncpeer ?? INADDR_PFSYNC_GROUP;
     for (const out of this.sender.take()) {
       const to = out.to ?? defaultTo;

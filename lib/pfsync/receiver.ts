@@ -18,10 +18,10 @@ import {
 } from "../state/types.ts";
 import type { PfsyncAuth } from "./auth.ts";
 import type { BulkEffect, BulkRequester, BulkResponder } from "./bulk.ts";
-import { decodeFrame } from "./frame.ts";
+import { checkFrame, decodeFrame, frameLength } from "./frame.ts";
 import * as H from "./header.ts";
 import type * as R from "./records.ts";
-import { isBulkRequest, PFSYNC_BUS_END, PFSYNC_BUS_START } from "./records.ts";
+import { isBulkRequest, PFSYNC_BUS_END, PFSYNC_BUS_START, STATE_RECORD_SIZE } from "./records.ts";
 import type { PfsyncSender } from "./sender.ts";
 import { judgeCompressedUpdate, judgeFullUpdate } from "./stale.ts";
 import { isPfsyncCounter, type PfsyncStats } from "./stats.ts";
@@ -62,6 +62,8 @@ export interface ReceiverDeps {
 
 interface Context {
   readonly now: number;
+  /** The packet, so full records can be stored from their wire bytes. */
+  readonly bytes: Uint8Array;
   readonly source: string;
   readonly origin: Origin;
   readonly effects: BulkEffect[];
@@ -113,11 +115,22 @@ export class PfsyncReceiver {
       return drop("bus-ignored");
     }
     try {
-      const frame = decodeFrame(bytes);
-      if (this.d.auth && !this.d.auth.admits(this.d.auth.verify(bytes, frame.end, meta.source))) {
-        return drop("badauth");
+      // Judge the trailer before decoding records, so forged floods cost little.
+      const header = checkFrame(bytes);
+      if (this.d.auth) {
+        const end = frameLength(header.action, header.count);
+        if (!this.d.auth.admits(this.d.auth.verify(bytes, end, meta.source))) {
+          return drop("badauth");
+        }
       }
-      const ctx: Context = { now, source: meta.source, origin: { peer: meta.source }, effects };
+      const frame = decodeFrame(bytes);
+      const ctx: Context = {
+        now,
+        bytes,
+        source: meta.source,
+        origin: { peer: meta.source },
+        effects,
+      };
       const records = frame.message.records as readonly never[];
       this.handlers[frame.message.action](records, ctx);
       return {
@@ -145,20 +158,23 @@ export class PfsyncReceiver {
   }
 
   private onInsert(records: readonly State[], ctx: Context): void {
-    for (const r of records) {
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
       const valid = this.validPeers(r.src, r.dst, r.timeout) && r.direction <= 2 &&
         (r.af === AF_INET || r.af === this.af6);
       if (!valid) {
         this.d.stats.badstate++;
         continue;
       }
-      this.d.table.insert(this.learned(r), ctx.origin); // a collision is dropped silently
+      // A collision is dropped silently.
+      this.d.table.insert(this.learned(r), ctx.origin, wireRecord(ctx.bytes, i));
     }
   }
 
   private onUpdate(records: readonly State[], ctx: Context): void {
     const { table, stats } = this.d;
-    for (const r of records) {
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
       if (!this.validPeers(r.src, r.dst, r.timeout)) {
         stats.badstate++;
         continue;
@@ -166,7 +182,7 @@ export class PfsyncReceiver {
       this.d.requester.onState(ctx.now);
       const local = table.get(r);
       if (!local) {
-        if (!table.insert(this.learned(r), ctx.origin)) stats.badstate++;
+        if (!table.insert(this.learned(r), ctx.origin, wireRecord(ctx.bytes, i))) stats.badstate++;
         continue;
       }
       const verdict = this.staleDetection ? judgeFullUpdate(local, r.src, r.dst) : "fresh";
@@ -243,4 +259,10 @@ export class PfsyncReceiver {
     if (mine.syncFlags !== 0) return;
     this.d.sender.fullUpdate(markStale ? { ...mine, syncFlags: SYNC_FLAG_STALE } : mine);
   }
+}
+
+/** Record `i` of a full-state packet, as stored on the wire. */
+function wireRecord(bytes: Uint8Array, i: number): Uint8Array {
+  const start = H.PFSYNC_HDRLEN + i * STATE_RECORD_SIZE;
+  return bytes.subarray(start, start + STATE_RECORD_SIZE);
 }

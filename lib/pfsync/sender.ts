@@ -196,6 +196,11 @@ export class PfsyncSender {
       this.requests.length;
   }
 
+  /** Whether finished packets wait in the outbox. */
+  get hasOutgoing(): boolean {
+    return this.outbox.length > 0;
+  }
+
   /** Finished packets since the last call. */
   take(): Outgoing[] {
     const out = this.outbox;

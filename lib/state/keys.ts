@@ -33,3 +33,10 @@ export function flowEqual(a: Uint8Array, ao: number, b: Uint8Array, bo: number):
   }
   return true;
 }
+
+/** Same (id, creatorid) in two stored records. */
+export function sameId(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
+  for (let i = 0; i < 8; i++) if (a[ao + i] !== b[bo + i]) return false;
+  for (let i = OFF.creatorId; i < OFF.creatorId + 4; i++) if (a[ao + i] !== b[bo + i]) return false;
+  return true;
+}

@@ -35,6 +35,7 @@ export interface MemoryProviderOptions {
 
 export class MemoryProvider implements StateProvider {
   readonly name = "memory";
+  readonly passive = true;
   private readonly options: MemoryProviderOptions;
   private readonly listeners = new Set<(change: ProviderChange) => void>();
   private readonly newId: () => bigint;

@@ -23,6 +23,12 @@ export interface PeerChange {
 
 export interface StateProvider {
   readonly name: string;
+  /**
+   * True when the StateTable itself is the store (memory provider): learned
+   * states need no `apply`, and connectProvider does not subscribe for them
+   * (a promise per learned state halves bulk-update throughput).
+   */
+  readonly passive?: boolean;
   /** The local table at start-up. */
   load(): Promise<readonly State[]>;
   /** Local changes, delivered synchronously in order; returns an unsubscribe function. */
@@ -55,7 +61,7 @@ export async function connectProvider(
       failed.push(change);
       report(`${provider.name}: applying ${change.type} from ${change.peer} failed`, error);
     });
-  const offTable = table.on((event: TableEvent) => {
+  const offTable = provider.passive ? () => {} : table.on((event: TableEvent) => {
     const peer = peerOf(event.origin);
     if (peer !== undefined) void attempt({ type: event.type, state: event.state, peer });
   });

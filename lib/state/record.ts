@@ -123,6 +123,10 @@ function decodeHost(view: DataView, bytes: Uint8Array, o: number, af: number): S
 
 function encodeHost(host: StateHost, view: DataView, bytes: Uint8Array, o: number): void {
   writeAddrOrThrow(host.addr, bytes, o);
+  encodeHostTail(host, view, o);
+}
+
+function encodeHostTail(host: StateHost, view: DataView, o: number): void {
   view.setUint16(o + 16, host.port);
   const pad = host.pad;
   view.setUint16(o + 18, pad?.[0] ?? 0);
@@ -202,11 +206,19 @@ export function encodeStateRecord(
   view.setBigUint64(o, state.id);
   writeIfname(state.ifname, out, o + OFF.ifname);
   encodeHost(state.lan, view, out, o + OFF.lan);
-  encodeHost(state.gwy, view, out, o + OFF.gwy);
+  // Without translation gwy repeats lan: copy instead of parsing the text again.
+  if (state.gwy.addr === state.lan.addr) {
+    out.copyWithin(o + OFF.gwy, o + OFF.lan, o + OFF.lan + 16);
+    encodeHostTail(state.gwy, view, o + OFF.gwy);
+  } else {
+    encodeHost(state.gwy, view, out, o + OFF.gwy);
+  }
   encodeHost(state.ext, view, out, o + OFF.ext);
   encodePeer(state.src, view, out, o + OFF.src);
   encodePeer(state.dst, view, out, o + OFF.dst);
-  writeAddrOrThrow(state.rtAddr, out, o + OFF.rtAddr);
+  if (state.rtAddr === "0.0.0.0" || state.rtAddr === "::") {
+    out.fill(0, o + OFF.rtAddr, o + OFF.rtAddr + 16);
+  } else writeAddrOrThrow(state.rtAddr, out, o + OFF.rtAddr);
   view.setUint32(o + OFF.rule, state.rule >>> 0);
   view.setUint32(o + OFF.anchor, state.anchor >>> 0);
   view.setUint32(o + OFF.natRule, state.natRule >>> 0);

@@ -15,8 +15,9 @@ import {
 } from "./record.ts";
 import { writePfAddr } from "./addr.ts";
 import { SlotIndex } from "./index.ts";
-import { flowEqual, flowHash, hashId, idHash } from "./keys.ts";
+import { flowEqual, flowHash, hashId, idHash, sameId } from "./keys.ts";
 import type { State, StateKey, StatePeer } from "./types.ts";
+import { timeoutSeconds } from "./types.ts";
 
 export type Origin = "local" | { readonly peer: string };
 
@@ -63,6 +64,7 @@ export class StateTable {
   private origins: Uint16Array; // 0 = local, n = peers[n - 1]
   private inUse: Uint8Array;
   private highWater = 0;
+  private purgeCursor = 0;
   private readonly free: number[] = [];
   private readonly idIndex: SlotIndex;
   private readonly flowIndex: SlotIndex;
@@ -135,10 +137,34 @@ export class StateTable {
     return slot < 0 ? undefined : this.materialise(slot);
   }
 
-  /** Adds a state; false (and no event) when its key or flow already exists. */
-  insert(state: State, origin: Origin): boolean {
-    if (this.slotOf(state) >= 0) return false;
-    encodeStateRecord(state, this.scratch, 0, this.scratchView);
+  /**
+   * Adds a state; false (and no event) when its key or flow already exists.
+   * `record`, when given, is the 224-byte wire form `state` was decoded from:
+   * it is copied instead of re-encoding addresses and peers, and only the
+   * scalar fields a receiver may have changed (counters, flags) are taken
+   * from `state`.
+   */
+  insert(state: State, origin: Origin, record?: Uint8Array): boolean {
+    if (record && record.length === STATE_RECORD_SIZE) {
+      const v = this.scratchView;
+      this.scratch.set(record);
+      v.setUint32(OFF.packets0, state.packets[0] >>> 0);
+      v.setUint32(OFF.packets1, state.packets[1] >>> 0);
+      v.setUint32(OFF.bytes0, state.bytes[0] >>> 0);
+      v.setUint32(OFF.bytes1, state.bytes[1] >>> 0);
+      this.scratch[OFF.syncFlags] = state.syncFlags;
+    } else {
+      encodeStateRecord(state, this.scratch, 0, this.scratchView);
+    }
+    // Key check from the encoded bytes: no bigint arithmetic on the hot path.
+    if (
+      this.idIndex.find(
+        idHash(this.scratchView, 0),
+        (s) => sameId(this.scratch, 0, this.chunkOf(s), offsetOf(s)),
+      ) >= 0
+    ) {
+      return false;
+    }
     const flow = flowHash(this.scratchView, 0);
     if (
       this.flowIndex.find(flow, (s) => flowEqual(this.scratch, 0, this.chunkOf(s), offsetOf(s))) >=
@@ -225,6 +251,29 @@ export class StateTable {
     this.release(slot);
     this.emit({ type: "delete", state, origin });
     return state;
+  }
+
+  /**
+   * Removes states idle longer than their pf timeout, as pf's purge thread
+   * does; removals are local events, so pfsync announces them (pf sends a
+   * DEL_C for every expiring state). Walks at most `budget` slots from where
+   * the previous call stopped, so a large table is purged in slices.
+   */
+  purgeExpired(budget = Infinity): number {
+    const now = this.nowSeconds();
+    let removed = 0;
+    for (let visited = 0; visited < budget && visited < this.highWater; visited++) {
+      if (this.purgeCursor >= this.highWater) this.purgeCursor = 0;
+      const slot = this.purgeCursor++;
+      if (!this.inUse[slot]) continue;
+      const limit = timeoutSeconds(this.chunkOf(slot)[offsetOf(slot) + OFF.timeout]);
+      if (limit === 0 || now - this.lastActive[slot] <= limit) continue;
+      const state = this.materialise(slot);
+      this.release(slot);
+      this.emit({ type: "delete", state, origin: "local" });
+      removed++;
+    }
+    return removed;
   }
 
   /** CLR: removes the states of one creator, optionally only those bound to `ifname`. */

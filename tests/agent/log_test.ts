@@ -122,7 +122,7 @@ const LOG_MODULE = new URL("../../lib/agent/log.ts", import.meta.url).href;
 
 /** Runs a script that logs one line through openLog({target: "syslog"}) in a fresh process. */
 async function runSyslogScript(unstable: boolean): Promise<{ stdout: string; stderr: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "pfsyncd-log-" });
+  const dir = await Deno.makeTempDir({ prefix: "logtest-" });
   try {
     const script = `${dir}/script.ts`;
     await Deno.writeTextFile(

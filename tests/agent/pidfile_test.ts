@@ -7,7 +7,7 @@ import {
 import { assertEquals, assertStringIncludes, assertThrows } from "../helpers/assert.ts";
 
 async function withTempDir(body: (dir: string) => Promise<void> | void): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "pfsyncd-pid-" });
+  const dir = await Deno.makeTempDir({ prefix: "pidtest-" });
   try {
     await body(dir);
   } finally {

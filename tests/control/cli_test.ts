@@ -72,7 +72,7 @@ function cases(importFile: string): Case[] {
       args: ["states", "import", importFile],
       code: 1,
       stdout: ["imported 2 states\n"],
-      stderr: [`${importFile}:4: not a state`, "1 lines rejected"],
+      stderr: [`${importFile}:4: not a state`, "pfsyncd: 1 line rejected"],
     },
     {
       args: ["states", "import", "-"],

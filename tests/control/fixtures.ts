@@ -213,7 +213,7 @@ export function fakeAgent(): FakeAgent {
 }
 
 export async function tempSocketPath(): Promise<{ path: string; cleanup(): Promise<void> }> {
-  const dir = await Deno.makeTempDir({ prefix: "pfsyncd-control-" });
+  const dir = await Deno.makeTempDir({ prefix: "ctltest-" });
   return {
     path: `${dir}/pfsyncd.sock`,
     cleanup: () => Deno.remove(dir, { recursive: true }),

@@ -165,3 +165,32 @@ Deno.test("ControlClient.connect() names the path and 'pfsyncd run' when no agen
     await temp.cleanup();
   }
 });
+
+Deno.test("ControlServer.close() does not wait for a handler that never answers", async () => {
+  const temp = await tempSocketPath();
+  let called!: () => void;
+  const reached = new Promise<void>((resolve) => called = resolve);
+  const server = await startControlServer({
+    path: temp.path,
+    handlers: {
+      reload: () => {
+        called();
+        return new Promise(() => {});
+      },
+    },
+  });
+  try {
+    const client = await ControlClient.connect(temp.path);
+    // Settle into a value at once: the rejection arrives while close() is awaited.
+    const outcome = client.call("reload", {}).then(() => undefined, (error: Error) => error);
+    await reached;
+    await server.close();
+    const error = await outcome;
+    assert(error instanceof ControlError, `rejected with ControlError, got ${error}`);
+    assertStringIncludes(error.message, "closed the control connection");
+    await client.closed();
+  } finally {
+    await server.close();
+    await temp.cleanup();
+  }
+});

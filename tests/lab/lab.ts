@@ -8,7 +8,7 @@
  *     const agent = fw1.spawnDeno("main.ts", ["run", "-c", cfg]);
  *   });
  *
- * Names are unique per run (`pfs<pid36>-<rand><n>-<label>`), so test files may
+ * Names are unique per run (`pfs<pid36>-<4 random><n>-<label>`), so test files may
  * run in parallel. Teardown always happens: in `finally`, on SIGINT/SIGTERM of
  * the test run, and by a sweep of namespaces left behind by dead runs.
  */
@@ -31,8 +31,12 @@ export {
 } from "./util.ts";
 
 const PID36 = Deno.pid.toString(36);
-/** Matches our namespace and temp-dir names; group 1 is the owning pid in base 36. */
-const OWNED_NS = /^pfs([0-9a-z]{1,8})-[0-9a-z]+-/;
+/**
+ * Matches our namespace and temp-dir names (`pfs<pid36>-<4 random><n>-…`);
+ * group 1 is the owning pid in base 36. Deliberately narrow: names such as
+ * `pfsyncd-platform-x` made by other tests must never be swept.
+ */
+const OWNED_NS = /^pfs([0-9a-z]{1,5})-[0-9a-z]{4}[0-9]+-/;
 const MAX_IFNAME = 15;
 
 const active = new Set<Lab>();
@@ -66,7 +70,8 @@ export class Lab implements NsOwner {
       swept = true;
       await sweepDeadRuns();
     }
-    const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36).slice(0, 4);
+    const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36).padStart(4, "0")
+      .slice(-4);
     const id = `pfs${PID36}-${random}${active.size}`;
     const tmpDir = await Deno.makeTempDir({ prefix: `${id}-` });
     const lab = new Lab(id, tmpDir);
@@ -196,20 +201,32 @@ export async function sweepDeadRuns(): Promise<string[]> {
   const list = await runCommand(["ip", "netns", "list"]);
   for (const line of list.stdout.split("\n")) {
     const name = line.split(" ")[0];
-    const match = name.match(OWNED_NS);
-    if (!match || processAlive(parseInt(match[1], 36))) continue;
+    const owner = ownerPid(name);
+    if (owner === undefined || processAlive(owner)) continue;
     killNamespacePids(name);
     if ((await runCommand(["ip", "netns", "del", name])).success) removed.push(name);
   }
   const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
   try {
     for (const entry of Deno.readDirSync(tmp)) {
-      const match = entry.name.match(OWNED_NS);
-      if (!entry.isDirectory || !match || processAlive(parseInt(match[1], 36))) continue;
+      const owner = ownerPid(entry.name);
+      if (!entry.isDirectory || owner === undefined || processAlive(owner)) continue;
       await Deno.remove(`${tmp}/${entry.name}`, { recursive: true }).catch(() => undefined);
     }
   } catch { /* unreadable tmp: nothing to sweep */ }
   return removed;
+}
+
+/** The owning pid of a harness-made name, if the name is ours and the pid plausible. */
+function ownerPid(name: string): number | undefined {
+  const match = name.match(OWNED_NS);
+  if (!match) return undefined;
+  const pid = parseInt(match[1], 36);
+  let pidMax = 4_194_304;
+  try {
+    pidMax = Number(Deno.readTextFileSync("/proc/sys/kernel/pid_max").trim()) || pidMax;
+  } catch { /* keep the 64-bit kernel ceiling */ }
+  return pid > 0 && pid <= pidMax ? pid : undefined;
 }
 
 function installSignalHandlers(): void {

@@ -61,7 +61,11 @@ Deno.test("encodeArp()/decodeArp() round-trip a reply", () => {
 
 const BAD: ReadonlyArray<readonly [string, Uint8Array, string]> = [
   ["27 bytes", GARP_FRAME.subarray(14, 41), "badlen"],
-  ["htype 6 (IEEE 802)", Uint8Array.from(GARP_FRAME.subarray(14), (b, i) => i === 1 ? 6 : b), "badval"],
+  [
+    "htype 6 (IEEE 802)",
+    Uint8Array.from(GARP_FRAME.subarray(14), (b, i) => i === 1 ? 6 : b),
+    "badval",
+  ],
   ["ptype IPv6", Uint8Array.from(GARP_FRAME.subarray(14), (b, i) => i === 2 ? 0x86 : b), "badval"],
   ["plen 16", Uint8Array.from(GARP_FRAME.subarray(14), (b, i) => i === 5 ? 16 : b), "badval"],
 ];

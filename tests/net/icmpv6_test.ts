@@ -29,7 +29,10 @@ const UNSOLICITED = fromHex(`
 `);
 
 Deno.test("encodeNeighborAdvertisement() builds the unsolicited NA byte for byte", () => {
-  const bytes = encodeNeighborAdvertisement(unsolicitedNeighborAdvertisement(TARGET, MAC), ADDRESSES);
+  const bytes = encodeNeighborAdvertisement(
+    unsolicitedNeighborAdvertisement(TARGET, MAC),
+    ADDRESSES,
+  );
   assertEquals(toHex(bytes), toHex(UNSOLICITED));
 });
 
@@ -66,9 +69,17 @@ Deno.test("decodeNeighborAdvertisement() round-trips an NA without options", () 
 
 const BAD: ReadonlyArray<readonly [string, Uint8Array, string]> = [
   ["23 bytes", UNSOLICITED.subarray(0, 23), "badlen"],
-  ["a neighbour solicitation (135)", Uint8Array.from(UNSOLICITED, (b, i) => i === 0 ? 135 : b), "badval"],
+  [
+    "a neighbour solicitation (135)",
+    Uint8Array.from(UNSOLICITED, (b, i) => i === 0 ? 135 : b),
+    "badval",
+  ],
   ["code 1", Uint8Array.from(UNSOLICITED, (b, i) => i === 1 ? 1 : b), "badval"],
-  ["a changed target (checksum)", Uint8Array.from(UNSOLICITED, (b, i) => i === 23 ? 0x11 : b), "badsum"],
+  [
+    "a changed target (checksum)",
+    Uint8Array.from(UNSOLICITED, (b, i) => i === 23 ? 0x11 : b),
+    "badsum",
+  ],
   ["an option of length 0", Uint8Array.from(UNSOLICITED, (b, i) => i === 25 ? 0 : b), "badlen"],
 ];
 

@@ -96,11 +96,26 @@ Deno.test("decodeIPv4Header() keeps options and skips them for the payload", () 
 
 const BAD: ReadonlyArray<readonly [string, Uint8Array, string, number]> = [
   ["shorter than 20 bytes", CAPTURED_PACKET.subarray(0, 19), "badlen", 0],
-  ["IPv6 version nibble", Uint8Array.from(CAPTURED_PACKET, (b, i) => i === 0 ? 0x65 : b), "badver", 0],
+  [
+    "IPv6 version nibble",
+    Uint8Array.from(CAPTURED_PACKET, (b, i) => i === 0 ? 0x65 : b),
+    "badver",
+    0,
+  ],
   ["IHL 4", Uint8Array.from(CAPTURED_PACKET, (b, i) => i === 0 ? 0x44 : b), "badlen", 0],
   ["total length past the data", CAPTURED_PACKET.subarray(0, 50), "badlen", 2],
-  ["total length below IHL", Uint8Array.from(CAPTURED_PACKET, (b, i) => i === 3 ? 0x10 : b), "badlen", 2],
-  ["flipped TTL bit (checksum)", Uint8Array.from(CAPTURED_PACKET, (b, i) => i === 8 ? 0xfe : b), "badsum", 10],
+  [
+    "total length below IHL",
+    Uint8Array.from(CAPTURED_PACKET, (b, i) => i === 3 ? 0x10 : b),
+    "badlen",
+    2,
+  ],
+  [
+    "flipped TTL bit (checksum)",
+    Uint8Array.from(CAPTURED_PACKET, (b, i) => i === 8 ? 0xfe : b),
+    "badsum",
+    10,
+  ],
 ];
 
 for (const [what, bytes, reason, offset] of BAD) {

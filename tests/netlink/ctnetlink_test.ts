@@ -23,6 +23,7 @@ import {
   decodeCtMessage,
   decodeCtNlMessage,
   encodeCtMessage,
+  parseCtTupleKey,
 } from "../../lib/netlink/ctnetlink.ts";
 import { classifyNlMessage, splitNlMessages } from "../../lib/netlink/nlmsg.ts";
 import { assert, assertEquals, assertThrows } from "../helpers/assert.ts";
@@ -420,3 +421,16 @@ for (const [name, bytes, reason] of BAD) {
     assertEquals(error.reason, reason);
   });
 }
+
+Deno.test("parseCtTupleKey() inverts ctTupleKey() for ports, ICMP and zones", () => {
+  const tuples: [CtTuple, number][] = [
+    [ORIG_52, 0],
+    [REPLY_52, 9],
+    [ROUND_TRIPS[1][3].orig!, 0],
+    [ROUND_TRIPS[2][3].orig!, 65535],
+  ];
+  for (const [orig, zone] of tuples) {
+    assertEquals(parseCtTupleKey(ctTupleKey(orig, zone)), { orig, zone });
+  }
+  assertThrows(() => parseCtTupleKey("1/2/3"), RangeError);
+});

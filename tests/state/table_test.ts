@@ -123,3 +123,24 @@ Deno.test("StateTable survives churn across chunks and index growth", () => {
   const perState = table.byteLength / table.size;
   assertEquals(perState > 224 && perState < 350, true, `${perState} bytes a state`);
 });
+
+Deno.test("StateTable.purgeExpired() removes states idle past their pf timeout, in slices", () => {
+  const clock = clockAt(1_000_000_000);
+  const table = new StateTable({ now: clock.now });
+  const udp = makeState({ proto: 17, timeout: 8 }); // udp.multiple: 60 s
+  const tcp = makeState({ timeout: 2 }); // tcp.established: 86400 s
+  const adaptive = makeState({ timeout: 16 }); // no default value: never expires
+  for (const s of [udp, tcp, adaptive]) table.insert(s, { peer: "192.0.2.2" });
+  const deletes: string[] = [];
+  table.on((e) => deletes.push(`${e.type}:${e.origin === "local" ? "local" : "peer"}`));
+  clock.ms += 60_000;
+  assertEquals(table.purgeExpired(), 0, "60 s idle is not past 60 s");
+  clock.ms += 1_000;
+  assertEquals(table.purgeExpired(1), 1, "the first slot is the UDP state");
+  assertEquals(table.has(udp), false);
+  clock.ms += 86_400_000;
+  assertEquals(table.purgeExpired(1), 1);
+  assertEquals(table.purgeExpired(), 0);
+  assertEquals([table.has(tcp), table.has(adaptive)], [false, true]);
+  assertEquals(deletes, ["delete:local", "delete:local"]);
+});

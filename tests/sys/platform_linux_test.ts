@@ -24,7 +24,11 @@ const HEADERS = [
 ];
 
 function cProgram(): string {
-  const lines = ["#define _GNU_SOURCE", ...HEADERS.map((h) => `#include <${h}>`), "int main(void) {"];
+  const lines = [
+    "#define _GNU_SOURCE",
+    ...HEADERS.map((h) => `#include <${h}>`),
+    "int main(void) {",
+  ];
   for (const name of CONSTANT_NAMES) {
     lines.push(
       `#ifdef ${name}`,

@@ -116,6 +116,40 @@ labTest(
 );
 
 labTest(
+  "RawIPv4Socket.leaveGroup(): after leaving, multicast to the group no longer arrives",
+  async (lab) => {
+    const [a, b] = await twoFirewalls(lab);
+    const common = ["--protocol", "240", "--group", PFSYNC_GROUP, "--count", "1"];
+    const left = await receiver(b, "receive4", [
+      "--device",
+      "eth1",
+      ...common,
+      "--leave",
+      "1",
+      "--timeout",
+      "1500",
+    ]);
+    const joined = await receiver(b, "receive4", [
+      "--device",
+      "eth0",
+      ...common,
+      "--timeout",
+      "8000",
+    ]);
+    await send(a, ["send4", "--device", "eth1", "--to", PFSYNC_GROUP, "--payload", "1e1e"]);
+    await send(a, ["send4", "--device", "eth0", "--to", PFSYNC_GROUP, "--payload", "0e0e"]);
+    await joined.waitExit(10_000);
+    await left.waitExit(10_000);
+    assertEquals(
+      packetsOf(joined).map((p) => p.payload),
+      ["0e0e"],
+      "the joined socket still receives",
+    );
+    assertEquals(packetsOf(left), [], "nothing after IP_DROP_MEMBERSHIP");
+  },
+);
+
+labTest(
   "RawIPv6Socket: CARP to ff02::12 arrives with link-local source, interface and hop limit 255",
   async (lab) => {
     const [a, b] = await twoFirewalls(lab);

@@ -94,6 +94,12 @@ export interface ToCtOptions {
   readonly liberal?: boolean;
   /** Send the helper name on create (default true). */
   readonly helpers?: boolean;
+  /**
+   * Seconds added to the injected timeout (default 0). Traffic refreshes on
+   * the sender emit no event and reach us only with its next sweep; the
+   * grace keeps our copy alive until then (provider: 1.5 × sweep period).
+   */
+  readonly timeoutGraceSeconds?: number;
 }
 
 function samePoint(a: Uint8Array, aPort: number, b: Uint8Array, bPort: number): boolean {
@@ -237,6 +243,23 @@ function tuple(
   return { src, dst, proto, srcPort: sport, dstPort: dport };
 }
 
+/** ICMP/ICMPv6 query types and their replies: what the kernel's reply tuple carries. */
+const ICMP_REPLY_TYPE: Record<number, Record<number, number>> = {
+  [IPPROTO_ICMP]: { 8: 0, 13: 14, 15: 16, 17: 18 },
+  [IPPROTO_ICMPV6]: { 128: 129 },
+};
+
+/** The reply tuple of a flow without NAT: ends swapped, ICMP queries answered. */
+export function mirrorTuple(t: CtTuple): CtTuple {
+  if (isIcmp(t.proto)) {
+    const type = t.icmpType === undefined
+      ? undefined
+      : ICMP_REPLY_TYPE[t.proto][t.icmpType] ?? t.icmpType;
+    return { ...t, src: t.dst, dst: t.src, ...(type === undefined ? {} : { icmpType: type }) };
+  }
+  return { ...t, src: t.dst, dst: t.src, srcPort: t.dstPort, dstPort: t.srcPort };
+}
+
 /** The real original and reply tuples a State describes (rule 3, receiver side). */
 export function stateTuples(state: State): { orig: CtTuple; reply: CtTuple } {
   const v6 = isInet6(state.af);
@@ -294,7 +317,7 @@ export function stateToCt(state: State, options: ToCtOptions = {}): CtEntry {
     orig,
     reply: mirror,
     status: (state.anchor & (IPS.SEEN_REPLY | IPS.ASSURED)) | IPS.CONFIRMED,
-    timeout: stateTimeout(state),
+    timeout: stateTimeout(state) + Math.max(0, Math.round(options.timeoutGraceSeconds ?? 0)),
     mark: state.rule >>> 0,
     ...(zone ? { zone } : {}),
     ...(natSrc ? { natSrc } : {}),

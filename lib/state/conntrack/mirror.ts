@@ -16,18 +16,24 @@
  */
 import type { CtEntry, CtEventKind } from "../../netlink/ct_types.ts";
 
-import { ctTupleKey } from "../../netlink/ctnetlink.ts";
+import { ctTupleKey, parseCtTupleKey } from "../../netlink/ctnetlink.ts";
 import type { ProviderChange } from "../provider.ts";
 import type { State } from "../types.ts";
 import { type ConntrackFilter, filterEntry } from "./filters.ts";
-import { ctToState, stateCtKey } from "./mapping.ts";
+import { ctToState, mirrorTuple, stateCtKey } from "./mapping.ts";
 import type { ConntrackStats } from "./stats.ts";
 
+/**
+ * Per announced flow: timing and identity only (≈100 bytes with its key);
+ * the tuple lives in the map key (parseCtTupleKey), so a delete can still be
+ * built when the kernel no longer has the entry.
+ */
 interface Announced {
   readonly firstSeen: number;
   readonly at: number;
   readonly timeout: number;
-  readonly state: State;
+  readonly id: bigint;
+  readonly creatorId: number;
 }
 
 export interface MirrorOptions {
@@ -86,9 +92,15 @@ export class SyncMirror {
       epoch: this.#options.epoch,
       ageSeconds,
     });
-    const identity = this.#learned.get(key) ?? previous?.state;
+    const identity = this.#learned.get(key) ?? previous;
     if (identity) state = { ...state, id: identity.id, creatorId: identity.creatorId };
-    this.#announced.set(key, { firstSeen, at: now, timeout: state.expire, state });
+    this.#announced.set(key, {
+      firstSeen,
+      at: now,
+      timeout: state.expire,
+      id: state.id,
+      creatorId: state.creatorId,
+    });
     return state;
   }
 
@@ -101,20 +113,35 @@ export class SyncMirror {
     const key = keyOf(entry);
     if (kind === "destroy") {
       this.#learned.delete(key);
-      return this.#withdraw(key);
+      return this.#withdraw(key, entry);
     }
     const known = this.#announced.has(key);
     const state = this.admit(entry);
     if (state) return { type: known ? "update" : "insert", state };
     // Known but filtered now (e.g. it left the synced TCP states): peers drop it too.
-    return known ? this.#withdraw(key) : undefined;
+    return known ? this.#withdraw(key, entry) : undefined;
   }
 
-  #withdraw(key: string): ProviderChange | undefined {
+  /**
+   * A delete under the identity we announced. Receivers address the entry
+   * by (original tuple, zone) and tables by (creatorid, id), so an entry
+   * rebuilt from the key (mirrored reply) serves when the kernel's is gone.
+   */
+  #withdraw(key: string, entry?: CtEntry): ProviderChange | undefined {
     const announced = this.#announced.get(key);
     if (!announced) return undefined;
     this.#announced.delete(key);
-    return { type: "delete", state: announced.state };
+    let source = entry;
+    if (!source?.reply) {
+      const { orig, zone } = parseCtTupleKey(key);
+      source = { orig, reply: mirrorTuple(orig), zone: zone || undefined, timeout: 0 };
+    }
+    const state = ctToState(source, {
+      creatorId: announced.creatorId,
+      epoch: this.#options.epoch,
+      ageSeconds: (this.#options.now() - announced.firstSeen) / 1000,
+    });
+    return { type: "delete", state: { ...state, id: announced.id } };
   }
 
   /**
@@ -134,7 +161,7 @@ export class SyncMirror {
       this.#stats.refreshed++;
     }
     const state = this.admit(entry);
-    if (!state) return previous ? this.#withdraw(key) : undefined;
+    if (!state) return previous ? this.#withdraw(key, entry) : undefined;
     if (!previous && !force) this.#stats.repaired++;
     return { type: previous ? "update" : "insert", state };
   }

@@ -23,6 +23,7 @@ export {
   LX1_TCP_FLAG_MASK,
   LX_FLAG_DOUBLE_NAT,
   LX_FLAG_HAS_LABELS,
+  mirrorTuple,
   stateCtKey,
   stateTimeout,
   stateToCt,

@@ -69,6 +69,7 @@ const GROUPS = (1 << (NFNLGRP_CONNTRACK_NEW - 1)) | (1 << (NFNLGRP_CONNTRACK_UPD
   (1 << (NFNLGRP_CONNTRACK_DESTROY - 1));
 const MAX_EVENT_BUFFER = 256 * 1024 * 1024;
 const EVENTS_PER_WAKEUP = 512;
+const DEFAULT_SWEEP_MS = 30_000;
 
 function defaultOpen(_purpose: PortPurpose, groups: number, rcvbuf?: number): NetlinkPort {
   return NetlinkSocket.open(NETLINK_NETFILTER, groups, rcvbuf ? { rcvbuf } : {});
@@ -111,7 +112,12 @@ export class ConntrackProvider implements StateProvider {
       this.events.close();
       throw error;
     }
-    this.applier = new CtApplier(this.requests, options);
+    const sweepMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_MS;
+    this.applier = new CtApplier(this.requests, {
+      ...options,
+      // The peer sweeps on the same period: keep learned entries alive until its next refresh.
+      timeoutGraceSeconds: options.timeoutGraceSeconds ?? Math.ceil((1.5 * sweepMs) / 1000),
+    });
   }
 
   #log(level: "info" | "warn" | "error", message: string): void {
@@ -158,7 +164,7 @@ export class ConntrackProvider implements StateProvider {
   }
 
   #scheduleSweep(): void {
-    const period = this.#options.sweepIntervalMs ?? 30_000;
+    const period = this.#options.sweepIntervalMs ?? DEFAULT_SWEEP_MS;
     if (period <= 0 || this.#closed) return;
     const jittered = period * (0.8 + Math.random() * 0.4);
     this.#sweepTimer = setTimeout(() => {

@@ -5,6 +5,7 @@ import { decodeCtMessage } from "../../../lib/netlink/ctnetlink.ts";
 import {
   ctToState,
   LX_FLAG_DOUBLE_NAT,
+  mirrorTuple,
   stateCtKey,
   stateTimeout,
   stateToCt,
@@ -329,4 +330,39 @@ Deno.test("ctToState() treats an offloaded TCP entry without protoinfo as ESTABL
   }, CTX);
   assertEquals([state.src.state, state.dst.state, state.src.pad?.[0], state.timeout], [4, 4, 3, 2]);
   assertEquals(state.expire, 86400);
+});
+
+Deno.test("stateToCt() adds the timeout grace that bridges the sender's sweep period", () => {
+  const state = ctToState(CASES[0].entry, CTX);
+  assertEquals(stateToCt(state).timeout, 300);
+  assertEquals(stateToCt(state, { timeoutGraceSeconds: 45 }).timeout, 345);
+});
+
+Deno.test("mirrorTuple() swaps ends and answers ICMP queries", () => {
+  const cases: [CtTuple, CtTuple][] = [
+    [tcp("192.0.2.1", 1, "192.0.2.2", 2), tcp("192.0.2.2", 2, "192.0.2.1", 1)],
+    [
+      { src: ip("192.0.2.1"), dst: ip("192.0.2.2"), proto: 1, icmpId: 5, icmpType: 8, icmpCode: 0 },
+      { src: ip("192.0.2.2"), dst: ip("192.0.2.1"), proto: 1, icmpId: 5, icmpType: 0, icmpCode: 0 },
+    ],
+    [
+      {
+        src: ip("2001:db8::1"),
+        dst: ip("2001:db8::2"),
+        proto: 58,
+        icmpId: 5,
+        icmpType: 128,
+        icmpCode: 0,
+      },
+      {
+        src: ip("2001:db8::2"),
+        dst: ip("2001:db8::1"),
+        proto: 58,
+        icmpId: 5,
+        icmpType: 129,
+        icmpCode: 0,
+      },
+    ],
+  ];
+  for (const [tuple, expected] of cases) assertEquals(mirrorTuple(tuple), expected);
 });

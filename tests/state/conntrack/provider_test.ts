@@ -292,3 +292,26 @@ Deno.test("ConntrackProvider warns when nf_conntrack_events hides events, and ca
     await provider.close();
   }
 });
+
+Deno.test("ConntrackProvider injects with a grace of 1.5 sweep periods by default", async () => {
+  const { kernel, provider } = rig({ sweepIntervalMs: 20_000 });
+  await provider.load();
+  await provider.apply({ type: "insert", state: peerState(flow(A, { timeout: 300 })), peer: "p" });
+  assertEquals(kernel.get(A)!.timeout, 330);
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider.apply() retries a create without the helper the kernel lacks", async () => {
+  const { kernel, provider } = rig();
+  await provider.load();
+  kernel.failNext.set(CT_MSG_NEW, CT_ERRNO.EOPNOTSUPP);
+  const udp: CtTuple = { ...A, proto: 17 };
+  await provider.apply({
+    type: "insert",
+    state: peerState(flow(udp, { tcp: undefined, help: { name: "sip" } })),
+    peer: "p",
+  });
+  assertEquals(kernel.get(udp)?.help, undefined);
+  assertEquals(provider.applier.counters.created, 1);
+  await provider.close();
+});
