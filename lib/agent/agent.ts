@@ -6,10 +6,18 @@
 import type { AgentConfig } from "../config/mod.ts";
 import type { CarpVhostConfig } from "../carp/mod.ts";
 import { readAuthKeyFile } from "../pfsync/mod.ts";
-import { connectProvider, type ProviderLink } from "../state/provider.ts";
+import { connectProvider, type ProviderLink, type StateProvider } from "../state/provider.ts";
+import { buildFilter, ConntrackProvider } from "../state/conntrack/mod.ts";
+import { formatCidr } from "../net/address.ts";
 import { MemoryProvider } from "../state/memory.ts";
 import { StateTable } from "../state/table.ts";
-import { type LinkWatcher, listInterfaces, Reactor, watchLinks } from "../sys/mod.ts";
+import {
+  type Interface,
+  type LinkWatcher,
+  listInterfaces,
+  Reactor,
+  watchLinks,
+} from "../sys/mod.ts";
 import { type ControlServer, startControlServer } from "../control/mod.ts";
 import type { StatusResult } from "../control/types.ts";
 import { demotionTotal } from "../carp/mod.ts";
@@ -43,7 +51,9 @@ export class Agent {
   readonly maintenance: MaintenanceStore;
   carp!: CarpRuntime;
   pfsync!: PfsyncRuntime;
-  provider!: MemoryProvider;
+  provider!: StateProvider;
+  /** The memory provider, when it is the one in use (`states import/delete` need it). */
+  memory?: MemoryProvider;
   #config: AgentConfig;
   readonly #options: AgentOptions;
   #providerLink?: ProviderLink;
@@ -85,7 +95,7 @@ export class Agent {
     const interfaces = await listInterfaces();
     const hostId = config.hostid ?? 1;
 
-    this.provider = new MemoryProvider({ lookup: this.table, hostId });
+    this.provider = this.#openProvider(interfaces, hostId);
     this.#providerLink = await connectProvider(
       this.provider,
       this.table,
@@ -176,6 +186,32 @@ export class Agent {
           : "off"
       }, provider ${this.provider.name}, control ${config.control}`,
     );
+  }
+
+  #openProvider(interfaces: Interface[], hostId: number): StateProvider {
+    const config = this.#config;
+    if (config.provider !== "conntrack") {
+      this.memory = new MemoryProvider({ lookup: this.table, hostId });
+      return this.memory;
+    }
+    // The firewall's own addresses and the sync link are left out, as pf's no-sync would.
+    const ownAddresses = interfaces.flatMap((i) => i.addresses.map((a) => formatCidr(a)));
+    const sync = interfaces.find((i) => i.name === config.pfsync.syncif);
+    const log = this.logger.child({ component: "conntrack" });
+    return new ConntrackProvider({
+      creatorId: hostId,
+      reactor: this.reactor,
+      filter: buildFilter({
+        ownAddresses,
+        syncLinks: sync ? sync.addresses.map((a) => formatCidr(a)) : [],
+      }),
+      log: (level, message) =>
+        level === "error"
+          ? log.error(message)
+          : level === "warn"
+          ? log.warning(message)
+          : log.info(message),
+    });
   }
 
   status(): StatusResult {

@@ -23,7 +23,7 @@ export function buildHandlers(agent: Agent): ControlHandlers {
       return Promise.resolve({ states });
     },
     "states.import": ({ lines }) => {
-      const result = agent.provider.importLines(lines.join("\n"));
+      const result = memoryProvider(agent).importLines(lines.join("\n"));
       agent.pfsync.poke();
       return Promise.resolve({ imported: result.imported, errors: [...result.errors] });
     },
@@ -31,14 +31,15 @@ export function buildHandlers(agent: Agent): ControlHandlers {
       let deleted = 0;
       try {
         if (id !== undefined) {
-          deleted = agent.provider.deleteById(
+          deleted = memoryProvider(agent).deleteById(
             BigInt(`0x${id}`),
             creatorid === undefined ? undefined : parseInt(creatorid, 16),
           );
         } else if (flow) {
-          deleted = agent.provider.deleteByFlow(flow.proto, flow.src, flow.dst);
+          deleted = memoryProvider(agent).deleteByFlow(flow.proto, flow.src, flow.dst);
         }
       } catch (error) {
+        if (error instanceof ControlError) throw error;
         throw new ControlError("invalid_params", (error as Error).message);
       }
       agent.pfsync.poke();
@@ -65,4 +66,15 @@ export function buildHandlers(agent: Agent): ControlHandlers {
     reload: () => agent.reload(),
     watch: (_params, ctx) => agent.hub.subscribe(ctx.signal),
   };
+}
+
+/** `states import/delete` feed the memory provider; the kernel's table is changed with conntrack(8). */
+function memoryProvider(agent: Agent) {
+  if (!agent.memory) {
+    throw new ControlError(
+      "not_supported",
+      `the ${agent.provider.name} provider takes its states from the kernel; use conntrack(8)`,
+    );
+  }
+  return agent.memory;
 }

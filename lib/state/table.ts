@@ -1,8 +1,8 @@
 /**
  * StateTable: every known state, keyed by (creatorid, id) and by flow
  * (af, proto, lan, ext — pf's lan/ext tree key). Each state is stored as its
- * 224-byte pfsync record in chunked slabs plus 11 bytes of metadata, with two
- * Int32Array hash indexes; State objects are built only when asked for. The
+ * 224-byte pfsync record in a RecordSlab (slab.ts) plus 11 bytes of metadata,
+ * with two Int32Array hash indexes (index.ts); State objects are built only when asked for. The
  * table emits insert/update/delete events tagged with their origin so the
  * pfsync sender can announce local changes and never echo learned ones.
  */
@@ -15,6 +15,7 @@ import {
 } from "./record.ts";
 import { writePfAddr } from "./addr.ts";
 import { SlotIndex } from "./index.ts";
+import { offsetOf, RecordSlab } from "./slab.ts";
 import { flowEqual, flowHash, hashId, idHash, sameId } from "./keys.ts";
 import type { State, StateKey, StatePeer } from "./types.ts";
 import { timeoutSeconds } from "./types.ts";
@@ -51,21 +52,10 @@ export interface StateTableOptions {
   readonly initialCapacity?: number;
 }
 
-const CHUNK_SHIFT = 14;
-const CHUNK_RECORDS = 1 << CHUNK_SHIFT;
-const CHUNK_MASK = CHUNK_RECORDS - 1;
-
 export class StateTable {
   private readonly clock: () => number;
-  private readonly chunks: Uint8Array[] = [];
-  private readonly views: DataView[] = [];
-  private created: Uint32Array;
-  private lastActive: Uint32Array;
-  private origins: Uint16Array; // 0 = local, n = peers[n - 1]
-  private inUse: Uint8Array;
-  private highWater = 0;
+  private readonly slab: RecordSlab;
   private purgeCursor = 0;
-  private readonly free: number[] = [];
   private readonly idIndex: SlotIndex;
   private readonly flowIndex: SlotIndex;
   private readonly peers: string[] = [];
@@ -77,10 +67,7 @@ export class StateTable {
   constructor(options: StateTableOptions = {}) {
     this.clock = options.now ?? Date.now;
     const capacity = Math.max(16, options.initialCapacity ?? 1024);
-    this.created = new Uint32Array(capacity);
-    this.lastActive = new Uint32Array(capacity);
-    this.origins = new Uint16Array(capacity);
-    this.inUse = new Uint8Array(capacity);
+    this.slab = new RecordSlab(capacity);
     this.idIndex = new SlotIndex(capacity);
     this.flowIndex = new SlotIndex(capacity);
   }
@@ -91,8 +78,7 @@ export class StateTable {
 
   /** Bytes held by slabs, metadata and indexes (for the memory benchmark). */
   get byteLength(): number {
-    return this.chunks.length * CHUNK_RECORDS * STATE_RECORD_SIZE +
-      this.created.length * 11 + this.idIndex.byteLength + this.flowIndex.byteLength;
+    return this.slab.byteLength + this.idIndex.byteLength + this.flowIndex.byteLength;
   }
 
   on(listener: TableListener): () => void {
@@ -117,7 +103,7 @@ export class StateTable {
   /** Seconds since the state's last activity (0 when it lies in the future). */
   idleSeconds(key: StateKey): number | undefined {
     const slot = this.slotOf(key);
-    return slot < 0 ? undefined : Math.max(0, this.nowSeconds() - this.lastActive[slot]);
+    return slot < 0 ? undefined : Math.max(0, this.nowSeconds() - this.slab.lastActive[slot]);
   }
 
   findFlow(flow: FlowKey): State | undefined {
@@ -132,7 +118,7 @@ export class StateTable {
     this.scratchView.setUint16(OFF.ext + 16, flow.ext.port);
     const slot = this.flowIndex.find(
       flowHash(this.scratchView, 0),
-      (s) => flowEqual(this.scratch, 0, this.chunkOf(s), offsetOf(s)),
+      (s) => flowEqual(this.scratch, 0, this.slab.chunkOf(s), offsetOf(s)),
     );
     return slot < 0 ? undefined : this.materialise(slot);
   }
@@ -160,33 +146,35 @@ export class StateTable {
     if (
       this.idIndex.find(
         idHash(this.scratchView, 0),
-        (s) => sameId(this.scratch, 0, this.chunkOf(s), offsetOf(s)),
+        (s) => sameId(this.scratch, 0, this.slab.chunkOf(s), offsetOf(s)),
       ) >= 0
     ) {
       return false;
     }
     const flow = flowHash(this.scratchView, 0);
     if (
-      this.flowIndex.find(flow, (s) => flowEqual(this.scratch, 0, this.chunkOf(s), offsetOf(s))) >=
+      this.flowIndex.find(
+        flow,
+        (s) => flowEqual(this.scratch, 0, this.slab.chunkOf(s), offsetOf(s)),
+      ) >=
         0
     ) {
       return false;
     }
-    const slot = this.allocate();
-    const chunk = this.chunkOf(slot);
+    const slot = this.slab.allocate();
+    const chunk = this.slab.chunkOf(slot);
     const offset = offsetOf(slot);
     chunk.set(this.scratch, offset);
-    const view = this.views[slot >>> CHUNK_SHIFT];
+    const view = this.slab.viewOf(slot);
     view.setUint32(offset + OFF.creation, 0);
     view.setUint32(offset + OFF.expire, 0);
     chunk[offset + OFF.updates] = 0;
     const now = this.nowSeconds();
-    this.created[slot] = Math.max(0, now - state.creation);
-    this.lastActive[slot] = now + state.expire;
-    this.origins[slot] = this.originCode(origin);
-    this.inUse[slot] = 1;
+    this.slab.created[slot] = Math.max(0, now - state.creation);
+    this.slab.lastActive[slot] = now + state.expire;
+    this.slab.origins[slot] = this.originCode(origin);
     this.idIndex.add(idHash(view, offset), slot, (s) => this.idHashAt(s));
-    this.flowIndex.add(flow, slot, (s) => flowHash(this.views[s >>> CHUNK_SHIFT], offsetOf(s)));
+    this.flowIndex.add(flow, slot, (s) => flowHash(this.slab.viewOf(s), offsetOf(s)));
     this.emit({ type: "insert", state, origin });
     return true;
   }
@@ -195,8 +183,8 @@ export class StateTable {
   patch(key: StateKey, patch: StatePatch, origin: Origin): State | undefined {
     const slot = this.slotOf(key);
     if (slot < 0) return undefined;
-    const chunk = this.chunkOf(slot);
-    const view = this.views[slot >>> CHUNK_SHIFT];
+    const chunk = this.slab.chunkOf(slot);
+    const view = this.slab.viewOf(slot);
     const o = offsetOf(slot);
     if (patch.src) encodePeer(patch.src, view, chunk, o + OFF.src);
     if (patch.dst) encodePeer(patch.dst, view, chunk, o + OFF.dst);
@@ -209,8 +197,8 @@ export class StateTable {
       view.setUint32(o + OFF.bytes0, patch.bytes[0] >>> 0);
       view.setUint32(o + OFF.bytes1, patch.bytes[1] >>> 0);
     }
-    this.lastActive[slot] = this.nowSeconds() + (patch.expire ?? 0);
-    this.origins[slot] = this.originCode(origin);
+    this.slab.lastActive[slot] = this.nowSeconds() + (patch.expire ?? 0);
+    this.slab.origins[slot] = this.originCode(origin);
     const state = this.materialise(slot);
     this.emit({ type: "update", state, origin });
     return state;
@@ -220,26 +208,28 @@ export class StateTable {
   replace(state: State, origin: Origin): boolean {
     const slot = this.slotOf(state);
     if (slot < 0) return false;
-    const view = this.views[slot >>> CHUNK_SHIFT];
+    const view = this.slab.viewOf(slot);
     const o = offsetOf(slot);
     const oldFlow = flowHash(view, o);
-    encodeStateRecord(state, this.chunkOf(slot), o, view);
+    // Encode aside first: a state that cannot be encoded must not half-overwrite the slot.
+    encodeStateRecord(state, this.scratch, 0, this.scratchView);
+    this.slab.chunkOf(slot).set(this.scratch, o);
     view.setUint32(o + OFF.creation, 0);
     view.setUint32(o + OFF.expire, 0);
-    this.chunkOf(slot)[o + OFF.updates] = 0;
+    this.slab.chunkOf(slot)[o + OFF.updates] = 0;
     const newFlow = flowHash(view, o);
     if (newFlow !== oldFlow) {
       this.flowIndex.remove(oldFlow, slot);
       this.flowIndex.add(
         newFlow,
         slot,
-        (s) => flowHash(this.views[s >>> CHUNK_SHIFT], offsetOf(s)),
+        (s) => flowHash(this.slab.viewOf(s), offsetOf(s)),
       );
     }
     const now = this.nowSeconds();
-    this.created[slot] = Math.max(0, now - state.creation);
-    this.lastActive[slot] = now + state.expire;
-    this.origins[slot] = this.originCode(origin);
+    this.slab.created[slot] = Math.max(0, now - state.creation);
+    this.slab.lastActive[slot] = now + state.expire;
+    this.slab.origins[slot] = this.originCode(origin);
     this.emit({ type: "update", state, origin });
     return true;
   }
@@ -262,12 +252,12 @@ export class StateTable {
   purgeExpired(budget = Infinity): number {
     const now = this.nowSeconds();
     let removed = 0;
-    for (let visited = 0; visited < budget && visited < this.highWater; visited++) {
-      if (this.purgeCursor >= this.highWater) this.purgeCursor = 0;
+    for (let visited = 0; visited < budget && visited < this.slab.highWater; visited++) {
+      if (this.purgeCursor >= this.slab.highWater) this.purgeCursor = 0;
       const slot = this.purgeCursor++;
-      if (!this.inUse[slot]) continue;
-      const limit = timeoutSeconds(this.chunkOf(slot)[offsetOf(slot) + OFF.timeout]);
-      if (limit === 0 || now - this.lastActive[slot] <= limit) continue;
+      if (!this.slab.inUse[slot]) continue;
+      const limit = timeoutSeconds(this.slab.chunkOf(slot)[offsetOf(slot) + OFF.timeout]);
+      if (limit === 0 || now - this.slab.lastActive[slot] <= limit) continue;
       const state = this.materialise(slot);
       this.release(slot);
       this.emit({ type: "delete", state, origin: "local" });
@@ -279,9 +269,9 @@ export class StateTable {
   /** CLR: removes the states of one creator, optionally only those bound to `ifname`. */
   clearCreator(creatorId: number, ifname: string, origin: Origin): number {
     let removed = 0;
-    for (let slot = 0; slot < this.highWater; slot++) {
-      if (!this.inUse[slot]) continue;
-      const view = this.views[slot >>> CHUNK_SHIFT];
+    for (let slot = 0; slot < this.slab.highWater; slot++) {
+      if (!this.slab.inUse[slot]) continue;
+      const view = this.slab.viewOf(slot);
       const o = offsetOf(slot);
       if (view.getUint32(o + OFF.creatorId) !== creatorId >>> 0) continue;
       const state = this.materialise(slot);
@@ -295,30 +285,25 @@ export class StateTable {
 
   /** Every state; iteration order is slot order (stable between changes). */
   *states(): IterableIterator<State> {
-    for (let slot = 0; slot < this.highWater; slot++) {
-      if (this.inUse[slot]) yield this.materialise(slot);
+    for (let slot = 0; slot < this.slab.highWater; slot++) {
+      if (this.slab.inUse[slot]) yield this.materialise(slot);
     }
   }
 
   /** Slot cursor for paced walks (bulk update): next used slot ≥ `from`, or -1. */
   nextSlot(from: number): number {
-    for (let slot = Math.max(0, from); slot < this.highWater; slot++) {
-      if (this.inUse[slot]) return slot;
-    }
-    return -1;
+    return this.slab.nextSlot(from);
   }
 
   stateAt(slot: number): State | undefined {
-    return slot >= 0 && slot < this.highWater && this.inUse[slot]
-      ? this.materialise(slot)
-      : undefined;
+    return this.slab.isUsed(slot) ? this.materialise(slot) : undefined;
   }
 
   /** The raw stored record (creation/expire/updates zero) — for zero-copy senders. */
   recordAt(slot: number): Uint8Array | undefined {
-    if (slot < 0 || slot >= this.highWater || !this.inUse[slot]) return undefined;
+    if (!this.slab.isUsed(slot)) return undefined;
     const o = offsetOf(slot);
-    return this.chunkOf(slot).subarray(o, o + STATE_RECORD_SIZE);
+    return this.slab.chunkOf(slot).subarray(o, o + STATE_RECORD_SIZE);
   }
 
   private slotOf(key: StateKey): number {
@@ -326,7 +311,7 @@ export class StateTable {
     const lo = Number(key.id & 0xffffffffn) >>> 0;
     const creator = key.creatorId >>> 0;
     return this.idIndex.find(hashId(hi, lo, creator), (s) => {
-      const view = this.views[s >>> CHUNK_SHIFT];
+      const view = this.slab.viewOf(s);
       const o = offsetOf(s);
       return view.getUint32(o + 4) === lo && view.getUint32(o) === hi &&
         view.getUint32(o + OFF.creatorId) === creator;
@@ -334,23 +319,23 @@ export class StateTable {
   }
 
   private idHashAt(slot: number): number {
-    return idHash(this.views[slot >>> CHUNK_SHIFT], offsetOf(slot));
+    return idHash(this.slab.viewOf(slot), offsetOf(slot));
   }
 
   private materialise(slot: number): State {
-    const chunk = this.chunkOf(slot);
-    const view = this.views[slot >>> CHUNK_SHIFT];
+    const chunk = this.slab.chunkOf(slot);
+    const view = this.slab.viewOf(slot);
     const stored = decodeStateRecord(chunk, offsetOf(slot), view);
     const now = this.nowSeconds();
     return {
       ...stored,
-      creation: Math.max(0, now - this.created[slot]),
-      expire: Math.max(0, this.lastActive[slot] - now),
+      creation: Math.max(0, now - this.slab.created[slot]),
+      expire: Math.max(0, this.slab.lastActive[slot] - now),
     };
   }
 
   private originAt(slot: number): Origin {
-    const code = this.origins[slot];
+    const code = this.slab.origins[slot];
     return code === 0 ? "local" : { peer: this.peers[code - 1] };
   }
 
@@ -366,45 +351,12 @@ export class StateTable {
     return code;
   }
 
-  private allocate(): number {
-    const reused = this.free.pop();
-    if (reused !== undefined) return reused;
-    const slot = this.highWater++;
-    if (slot >>> CHUNK_SHIFT >= this.chunks.length) {
-      const chunk = new Uint8Array(CHUNK_RECORDS * STATE_RECORD_SIZE);
-      this.chunks.push(chunk);
-      this.views.push(new DataView(chunk.buffer));
-    }
-    if (slot >= this.created.length) this.growMeta(this.created.length * 2);
-    return slot;
-  }
-
   private release(slot: number): void {
-    const view = this.views[slot >>> CHUNK_SHIFT];
+    const view = this.slab.viewOf(slot);
     const o = offsetOf(slot);
     this.idIndex.remove(idHash(view, o), slot);
     this.flowIndex.remove(flowHash(view, o), slot);
-    this.inUse[slot] = 0;
-    this.free.push(slot);
-  }
-
-  private growMeta(capacity: number): void {
-    const grow = <T extends Uint32Array | Uint16Array | Uint8Array>(
-      old: T,
-      make: (n: number) => T,
-    ) => {
-      const next = make(capacity);
-      next.set(old);
-      return next;
-    };
-    this.created = grow(this.created, (n) => new Uint32Array(n));
-    this.lastActive = grow(this.lastActive, (n) => new Uint32Array(n));
-    this.origins = grow(this.origins, (n) => new Uint16Array(n));
-    this.inUse = grow(this.inUse, (n) => new Uint8Array(n));
-  }
-
-  private chunkOf(slot: number): Uint8Array {
-    return this.chunks[slot >>> CHUNK_SHIFT];
+    this.slab.release(slot);
   }
 
   private nowSeconds(): number {
@@ -414,8 +366,4 @@ export class StateTable {
   private emit(event: TableEvent): void {
     for (const listener of this.listeners) listener(event);
   }
-}
-
-function offsetOf(slot: number): number {
-  return (slot & CHUNK_MASK) * STATE_RECORD_SIZE;
 }

@@ -7,6 +7,8 @@ export * from "./sockaddr.ts";
 export * from "./syscalls.ts";
 export { encodeControlMessage, MessageReceiver, parseControlMessages } from "./msghdr.ts";
 export type { ControlMessage, ReceivedMessage } from "./msghdr.ts";
+export { ipv4Ifindex, ipv6Ancillary } from "./ancillary.ts";
+export type { IPv6Ancillary } from "./ancillary.ts";
 export { NetlinkSocket } from "./netlink_socket.ts";
 export type { NetlinkSocketOptions } from "./netlink_socket.ts";
 export { Reactor } from "./reactor.ts";

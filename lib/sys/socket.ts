@@ -4,14 +4,18 @@
  * interface from recvmsg ancillary data (spec/carp.md §7.1–7.4). Sockets are
  * non-blocking; register `fd` with the Reactor and call `receive()` until it
  * returns undefined.
+ *
+ * FreeBSD before 11 delivered ip_len/ip_off of raw IPv4 packets in host order
+ * with the header length subtracted; pfsyncd expects the wire form (Linux,
+ * FreeBSD 11+), and such an old kernel's packets fail to decode as "badlen".
  */
 import { addressesEqual, formatIPv4, parseIPv4, parseIPv6 } from "../net/address.ts";
 import { decodeIPv4Header, ipv4Payload } from "../net/ipv4.ts";
 import type { IPv4Header } from "../net/ipv4.ts";
+import { ipv4Ifindex } from "./ancillary.ts";
 import { MessageReceiver } from "./msghdr.ts";
-import type { ControlMessage } from "./msghdr.ts";
 import { platform, requireConstant } from "./platform/mod.ts";
-import { encodeIpMreqn, encodeSockaddrIn, HOST_LITTLE_ENDIAN } from "./sockaddr.ts";
+import { encodeIpMreqn, encodeSockaddrIn } from "./sockaddr.ts";
 import { cString } from "./libc.ts";
 import {
   closeFd,
@@ -38,7 +42,7 @@ export interface RawSocketOptions {
   readonly multicastTtl?: number;
   /** Receive our own multicast (off). */
   readonly multicastLoop?: boolean;
-  /** IPv4 TOS (0x10, IPTOS_LOWDELAY) or IPv6 traffic class (0). */
+  /** IPv4 TOS (0x10, IPTOS_LOWDELAY). IPv6 sockets keep traffic class 0, as the 5.4 kernel did. */
   readonly tos?: number;
 }
 
@@ -81,12 +85,15 @@ export abstract class RawSocket {
   /** Index of `device`, 0 when unbound. */
   readonly ifindex: number;
   protected readonly receiver = new MessageReceiver();
+  /** The socket as error messages name it, built once rather than per packet. */
+  protected readonly receiveLabel: string;
   #closed = false;
 
-  protected constructor(fd: number, protocol: number, ifindex: number) {
+  protected constructor(fd: number, protocol: number, ifindex: number, family: 4 | 6) {
     this.fd = fd;
     this.protocol = protocol;
     this.ifindex = ifindex;
+    this.receiveLabel = `${family === 4 ? "AF_INET" : "AF_INET6"} raw ${protocol}`;
   }
 
   get closed(): boolean {
@@ -160,7 +167,7 @@ export class RawIPv4Socket extends RawSocket {
       const multicastIf = options.multicastIfindex ?? ifindex;
       if (multicastIf !== 0) setMulticastInterface4(fd, multicastIf);
     });
-    return new RawIPv4Socket(fd, options.protocol, ifindex);
+    return new RawIPv4Socket(fd, options.protocol, ifindex, 4);
   }
 
   /** IP_ADD_MEMBERSHIP with struct ip_mreqn on interface `ifindex` (default: the bound device). */
@@ -204,7 +211,7 @@ export class RawIPv4Socket extends RawSocket {
   receive(): ReceivedIPv4Packet | undefined {
     this.ensureOpen("receive");
     for (;;) {
-      const message = this.receiver.receive(this.fd, `AF_INET raw ${this.protocol}`);
+      const message = this.receiver.receive(this.fd, this.receiveLabel);
       if (!message) return undefined;
       const ifindex = ipv4Ifindex(message.control);
       if (!this.wanted(ifindex)) continue;
@@ -246,23 +253,4 @@ function setMulticastInterface4(fd: number, ifindex: number): void {
     encodeIpMreqn(new Uint8Array(4), ifindex),
     `IP_MULTICAST_IF, ifindex ${ifindex}`,
   );
-}
-
-/** in_pktinfo.ipi_ifindex (Linux) or sockaddr_dl.sdl_index under IP_RECVIF (FreeBSD). */
-function ipv4Ifindex(control: readonly ControlMessage[]): number {
-  const table = platform();
-  const level = requireConstant("IPPROTO_IP");
-  for (const cmsg of control) {
-    if (cmsg.level !== level || cmsg.type !== table.cmsgTypes.ipIfindex) continue;
-    const view = new DataView(cmsg.data.buffer, cmsg.data.byteOffset, cmsg.data.byteLength);
-    const pktinfo = table.structs.in_pktinfo;
-    if (pktinfo && cmsg.data.length >= pktinfo.size) {
-      return view.getInt32(pktinfo.fields.ipi_ifindex, HOST_LITTLE_ENDIAN);
-    }
-    const dl = table.structs.sockaddr_dl;
-    if (dl && cmsg.data.length >= dl.fields.sdl_index + 2) {
-      return view.getUint16(dl.fields.sdl_index, HOST_LITTLE_ENDIAN);
-    }
-  }
-  return 0;
 }

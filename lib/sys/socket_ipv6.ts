@@ -5,14 +5,9 @@
  * IPV6_RECVPKTINFO ancillary data and the source from msg_name.
  */
 import { formatIPv6 } from "../net/address.ts";
-import { platform, requireConstant } from "./platform/mod.ts";
-import {
-  decodeInetSockaddr,
-  decodeInt,
-  encodeIpv6Mreq,
-  encodeSockaddrIn6,
-  HOST_LITTLE_ENDIAN,
-} from "./sockaddr.ts";
+import { requireConstant } from "./platform/mod.ts";
+import { ipv6Ancillary } from "./ancillary.ts";
+import { decodeInetSockaddr, encodeIpv6Mreq, encodeSockaddrIn6 } from "./sockaddr.ts";
 import {
   addressBytes,
   bindToDevice,
@@ -46,7 +41,7 @@ export class RawIPv6Socket extends RawSocket {
       const multicastIf = options.multicastIfindex ?? ifindex;
       if (multicastIf !== 0) setIntOption(fd, "IPPROTO_IPV6", "IPV6_MULTICAST_IF", multicastIf);
     });
-    return new RawIPv6Socket(fd, options.protocol, ifindex);
+    return new RawIPv6Socket(fd, options.protocol, ifindex, 6);
   }
 
   /** IPV6_JOIN_GROUP (struct ipv6_mreq) on interface `ifindex` (default: the bound device). */
@@ -76,23 +71,10 @@ export class RawIPv6Socket extends RawSocket {
   /** The next packet, or undefined when none is queued. */
   receive(): ReceivedPacket | undefined {
     this.ensureOpen("receive");
-    const types = platform().cmsgTypes;
-    const level = requireConstant("IPPROTO_IPV6");
     for (;;) {
-      const message = this.receiver.receive(this.fd, `AF_INET6 raw ${this.protocol}`);
+      const message = this.receiver.receive(this.fd, this.receiveLabel);
       if (!message) return undefined;
-      let ifindex = 0;
-      let ttl = -1;
-      let destination = new Uint8Array(16);
-      for (const cmsg of message.control) {
-        if (cmsg.level !== level) continue;
-        if (cmsg.type === types.ipv6HopLimit && cmsg.data.length >= 4) ttl = decodeInt(cmsg.data);
-        if (cmsg.type === types.ipv6PktInfo && cmsg.data.length >= 20) {
-          destination = cmsg.data.slice(0, 16);
-          ifindex = new DataView(cmsg.data.buffer, cmsg.data.byteOffset + 16, 4)
-            .getUint32(0, HOST_LITTLE_ENDIAN);
-        }
-      }
+      const { ifindex, hopLimit, destination } = ipv6Ancillary(message.control);
       if (!this.wanted(ifindex)) continue;
       const from = decodeInetSockaddr(message.name);
       return {
@@ -100,7 +82,7 @@ export class RawIPv6Socket extends RawSocket {
         source: from?.address ?? new Uint8Array(16),
         destination,
         ifindex,
-        ttl,
+        ttl: hopLimit,
         payload: message.data.slice(),
       };
     }

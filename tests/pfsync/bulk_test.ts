@@ -76,7 +76,7 @@ Deno.test("BulkRequester: restarting while pending does not stack holds; progres
 });
 
 function responderHarness(count: number, batchPackets = 2) {
-  const table = new StateTable();
+  const table = new StateTable({ now: () => 1_700_000_000_000 });
   for (let i = 0; i < count; i++) {
     table.insert(makeState(), i % 2 ? "local" : { peer: "192.0.2.9" });
   }

@@ -73,7 +73,7 @@ Deno.test("MemoryProvider.update() replaces a known state as a local change", as
 });
 
 Deno.test("connectProvider() loads, forwards peer changes to apply(), and keeps failures for retry", async () => {
-  const table = new StateTable();
+  const table = new StateTable({ now: () => 1_700_000_000_000 });
   const applied: string[] = [];
   let failNext = true;
   const provider: StateProvider = {

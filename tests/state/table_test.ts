@@ -9,7 +9,7 @@ function clockAt(ms: number) {
 }
 
 Deno.test("StateTable.insert() indexes by (id, creatorid) and by flow; refuses duplicates of either", () => {
-  const table = new StateTable();
+  const table = new StateTable({ now: () => 1_700_000_000_000 });
   assertEquals(table.insert(V5_STATE, "local"), true);
   assertEquals(table.size, 1);
   assertEquals(table.get(V5_STATE), V5_STATE);
@@ -46,7 +46,7 @@ Deno.test("StateTable keeps absolute times: creation is an age, expire a remaini
 });
 
 Deno.test("StateTable emits events tagged with their origin", () => {
-  const table = new StateTable();
+  const table = new StateTable({ now: () => 1_700_000_000_000 });
   const events: [string, string][] = [];
   const off = table.on((e: TableEvent) =>
     events.push([e.type, e.origin === "local" ? "local" : e.origin.peer])
@@ -70,7 +70,7 @@ Deno.test("StateTable emits events tagged with their origin", () => {
 });
 
 Deno.test("StateTable.replace() moves the flow index when hosts change", () => {
-  const table = new StateTable();
+  const table = new StateTable({ now: () => 1_700_000_000_000 });
   table.insert(V5_STATE, "local");
   const moved = {
     ...V5_STATE,
@@ -90,7 +90,7 @@ Deno.test("StateTable.replace() moves the flow index when hosts change", () => {
 });
 
 Deno.test("StateTable.clearCreator() removes one creator's states, optionally per interface", () => {
-  const table = new StateTable();
+  const table = new StateTable({ now: () => 1_700_000_000_000 });
   const a1 = makeState({ creatorId: 1, ifname: "em0" });
   const a2 = makeState({ creatorId: 1, ifname: "em1" });
   const b1 = makeState({ creatorId: 2, ifname: "em0" });
@@ -143,4 +143,17 @@ Deno.test("StateTable.purgeExpired() removes states idle past their pf timeout, 
   assertEquals(table.purgeExpired(), 0);
   assertEquals([table.has(tcp), table.has(adaptive)], [false, true]);
   assertEquals(deletes, ["delete:local", "delete:local"]);
+});
+
+Deno.test("StateTable.replace() with an unencodable state leaves the stored one intact", () => {
+  const table = new StateTable({ now: () => 1_700_000_000_000 });
+  table.insert(V5_STATE, "local");
+  let threw = false;
+  try {
+    table.replace({ ...V5_STATE, ext: { addr: "bogus", port: 1 } }, "local");
+  } catch (error) {
+    threw = error instanceof RangeError;
+  }
+  assertEquals(threw, true);
+  assertEquals(table.get(V5_STATE), V5_STATE);
 });

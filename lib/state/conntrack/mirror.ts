@@ -9,10 +9,12 @@
  *   spec rule 17) from one that is just running down, and so a DESTROY — or
  *   its absence from a dump — can be turned into a delete of the same State.
  * - `learned`: flows injected from peers, keyed like the kernel does
- *   (original tuple, zone), with the identity they arrived under. Their
- *   entries are never re-announced by a dump (DESIGN rule 5); if local
- *   traffic changes them later, we report under the peer's identity so both
- *   tables keep one state per flow.
+ *   (original tuple, zone), with the identity they arrived under and the
+ *   timeout we injected. A dump never re-announces them (DESIGN rule 5)
+ *   unless their timeout grew beyond what we injected — local traffic, i.e.
+ *   we carry the flow since a takeover, and the old master needs the
+ *   refreshes or the flow dies on failback. Local changes are reported under
+ *   the peer's identity so both tables keep one state per flow.
  */
 import type { CtEntry, CtEventKind } from "../../netlink/ct_types.ts";
 
@@ -36,6 +38,14 @@ interface Announced {
   readonly creatorId: number;
 }
 
+/** A flow injected for a peer: its identity, and the timeout we gave the kernel and when. */
+interface Learned {
+  readonly id: bigint;
+  readonly creatorId: number;
+  readonly at: number;
+  readonly timeout: number;
+}
+
 export interface MirrorOptions {
   readonly creatorId: number;
   readonly epoch: number;
@@ -52,7 +62,7 @@ export class SyncMirror {
   readonly #options: MirrorOptions;
   readonly #stats: ConntrackStats;
   readonly #announced = new Map<string, Announced>();
-  readonly #learned = new Map<string, { id: bigint; creatorId: number }>();
+  readonly #learned = new Map<string, Learned>();
 
   constructor(options: MirrorOptions, stats: ConntrackStats) {
     this.#options = options;
@@ -154,9 +164,12 @@ export class SyncMirror {
     const key = keyOf(entry);
     seen.add(key);
     const previous = this.#announced.get(key);
-    if (!previous && this.#learned.has(key)) return undefined;
-    if (previous && !force) {
-      const expected = previous.timeout - (this.#options.now() - previous.at) / 1000;
+    const learned = previous ? undefined : this.#learned.get(key);
+    // A peer's flow is its state, not ours to announce (DESIGN rule 5) — unless traffic through
+    // this node (we took over) refreshed it beyond what we injected: then the peer needs it back.
+    const reference = previous ?? learned;
+    if (reference && (!force || learned)) {
+      const expected = reference.timeout - (this.#options.now() - reference.at) / 1000;
       if ((entry.timeout ?? 0) <= expected + this.#options.refreshSlackSeconds) return undefined;
       this.#stats.refreshed++;
     }
@@ -185,8 +198,10 @@ export class SyncMirror {
     return { key, exists: this.#learned.has(key) };
   }
 
-  learn(key: string, state: State): void {
-    this.#learned.set(key, { id: state.id, creatorId: state.creatorId });
+  /** Record an injected peer state; `timeout` = what the kernel entry got (grace included). */
+  learn(key: string, state: State, timeout: number): void {
+    const at = this.#options.now();
+    this.#learned.set(key, { id: state.id, creatorId: state.creatorId, at, timeout });
   }
 
   forget(key: string): void {

@@ -29,7 +29,7 @@ import type { State } from "../types.ts";
 import { CtApplier } from "./apply.ts";
 import { isEnobufs, type NetlinkPort, RequestChannel } from "./channel.ts";
 import { type ConntrackFilter, DEFAULT_FILTER } from "./filters.ts";
-import type { ToCtOptions } from "./mapping.ts";
+import { stateTimeout, type ToCtOptions } from "./mapping.ts";
 import { SyncMirror } from "./mirror.ts";
 import { checkEventsSysctl, procSysctl, type SysctlAccess } from "./sysctl.ts";
 import { type ConntrackStats, emptyStats } from "./stats.ts";
@@ -90,6 +90,7 @@ export class ConntrackProvider implements StateProvider {
   #resyncTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  readonly #grace: number;
 
   constructor(options: ConntrackProviderOptions) {
     this.#options = options;
@@ -113,11 +114,9 @@ export class ConntrackProvider implements StateProvider {
       throw error;
     }
     const sweepMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_MS;
-    this.applier = new CtApplier(this.requests, {
-      ...options,
-      // The peer sweeps on the same period: keep learned entries alive until its next refresh.
-      timeoutGraceSeconds: options.timeoutGraceSeconds ?? Math.ceil((1.5 * sweepMs) / 1000),
-    });
+    // The peer sweeps on the same period: keep learned entries alive until its next refresh.
+    this.#grace = options.timeoutGraceSeconds ?? Math.ceil((1.5 * sweepMs) / 1000);
+    this.applier = new CtApplier(this.requests, { ...options, timeoutGraceSeconds: this.#grace });
   }
 
   #log(level: "info" | "warn" | "error", message: string): void {
@@ -283,7 +282,7 @@ export class ConntrackProvider implements StateProvider {
     }
     const result = this.applier.upsert(change.state, exists);
     if (result.outcome === "failed") throw new Error(result.error);
-    this.#mirror.learn(key, change.state);
+    this.#mirror.learn(key, change.state, stateTimeout(change.state) + this.#grace);
   }
 
   /** Flows injected from peers that are still tracked. */

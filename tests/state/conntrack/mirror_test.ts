@@ -86,7 +86,7 @@ Deno.test("SyncMirror keeps a learned flow quiet in sweeps and reports it under 
   const peer = ctToState(entry(3), { creatorId: 0x99, epoch: 9 });
   const { key, exists } = m.peerKey(peer);
   assertEquals(exists, false);
-  m.learn(key, peer);
+  m.learn(key, peer, 300);
   assertEquals(m.peerKey(peer).exists, true);
   assertEquals(m.sweepEntry(entry(3), true, new Set()), undefined);
   const change = m.event("update", entry(4));
@@ -97,4 +97,22 @@ Deno.test("SyncMirror keeps a learned flow quiet in sweeps and reports it under 
   ]);
   m.forget(key);
   assertEquals([m.learnedCount, m.announcedCount], [0, 0]);
+});
+
+Deno.test("SyncMirror.sweepEntry() hands a learned flow back once local traffic refreshes it", () => {
+  const { m, clock } = mirror();
+  const peer = ctToState(entry(3), { creatorId: 0x99, epoch: 9 });
+  m.learn(m.peerKey(peer).key, peer, 345); // injected 300 s + 45 s grace at t = 0
+  clock.now = 60_000;
+  // [kernel timeout at t = 60 s, force, expected]: 285 s are left without local traffic.
+  const cases: [number, boolean, string][] = [
+    [285, false, "-"],
+    [285, true, "-"], // a resync does not re-broadcast a peer's flow either
+    [299, true, "insert"], // refreshed here: we carry this flow now, under the peer's identity
+  ];
+  for (const [timeout, force, expected] of cases) {
+    const change = m.sweepEntry(entry(3, timeout), force, new Set());
+    assertEquals(change?.type ?? "-", expected, `${timeout}/${force}`);
+    if (change) assertEquals(change.state.creatorId, 0x99);
+  }
 });
