@@ -3,7 +3,7 @@
  * (no sockets, no kernel), so the figures are the engine's own ceiling —
  * encode, decode, admission and table work on both ends in one thread.
  * Live: states inserted on A reach B's table as INS packets. Bulk: B asks
- * and A streams its table (first-batch delay 0, no pacing). Run alone with
+ * and A streams its table (first-batch delay 0). Output pacing is off. Run alone with
  * `deno run -A bench/pfsync/sync.ts [count]`.
  */
 import { PfsyncEngine } from "../../lib/pfsync/mod.ts";
@@ -30,6 +30,7 @@ function pair(clock: { ms: number }) {
       hostId: 0x0a000001 + i,
       mtu: 1500,
       bulk: { firstDelayMs: 0, tickMs: 0, batchPackets: 1000 },
+      pacing: { packetsPerSecond: 0 }, // the engine's ceiling, not the wire's
     });
     nodes.push({ table, engine });
   }

@@ -15,6 +15,8 @@ import { RawIPv4Socket } from "../../lib/sys/socket.ts";
 
 const PROTOCOL = 240;
 const CLOCK_REALTIME = 0;
+/** Packets left out of the latency percentiles, as in loop.c. */
+const WARMUP = 200;
 
 // Benchmark-only: the agent needs no wall clock in ns, so this stays out of lib/sys/libc.ts.
 const clock = Deno.dlopen(Deno.build.os === "linux" ? "libc.so.6" : "libc.so.7", {
@@ -83,10 +85,11 @@ async function receive(device: string, group: string, ms: number): Promise<void>
   await new Promise((resolve) => setTimeout(resolve, ms));
   await reactor.close();
   await loop;
-  latencies.sort((a, b) => a - b);
+  // Skip the warm-up packets exactly as loop.c does (WARMUP there).
+  const steady = latencies.length > 2 * WARMUP ? latencies.slice(WARMUP) : latencies;
+  steady.sort((a, b) => a - b);
   const span = Number(last - first) / 1e9;
-  const pick = (q: number) =>
-    latencies.length ? latencies[Math.floor(latencies.length * q)] / 1e3 : 0;
+  const pick = (q: number) => steady.length ? steady[Math.floor(steady.length * q)] / 1e3 : 0;
   console.log(JSON.stringify({
     received,
     bytes,

@@ -3,6 +3,7 @@
  * the CARP and pfsync shells, the link watcher, the control socket and the
  * optional metrics endpoint from one AgentConfig; owns reload and shutdown.
  */
+import inspector from "node:inspector";
 import type { AgentConfig } from "../config/mod.ts";
 import type { CarpVhostConfig } from "../carp/mod.ts";
 import { readAuthKeyFile } from "../pfsync/mod.ts";
@@ -198,13 +199,21 @@ export class Agent {
     const ownAddresses = interfaces.flatMap((i) => i.addresses.map((a) => formatCidr(a)));
     const sync = interfaces.find((i) => i.name === config.pfsync.syncif);
     const log = this.logger.child({ component: "conntrack" });
+    const ct = config.conntrack;
     return new ConntrackProvider({
       creatorId: hostId,
       reactor: this.reactor,
       filter: buildFilter({
+        protocols: ct.protocols,
+        include: ct.include.map(formatCidr),
+        exclude: ct.exclude.map(formatCidr),
+        tcpStates: ct.tcpStates,
+        syncOwn: ct.syncOwn,
         ownAddresses,
         syncLinks: sync ? sync.addresses.map((a) => formatCidr(a)) : [],
       }),
+      fixEventsSysctl: ct.fixEventsSysctl,
+      sweepIntervalMs: ct.sweepIntervalMs,
       log: (level, message) =>
         level === "error"
           ? log.error(message)
@@ -251,7 +260,17 @@ export class Agent {
         maintenance: demotion.entries.some((e) => e.source === "maintenance"),
       },
       states: { count: this.table.size },
+      ...(this.provider instanceof ConntrackProvider
+        ? { conntrack: conntrackCounters(this.provider) }
+        : {}),
     };
+  }
+
+  /** SIGUSR1: the whole status as one log line (and no debugger left open, see below). */
+  dumpStatus(): void {
+    const inspectorWasOpen = inspector.url() !== undefined;
+    this.logger.info(`status: ${JSON.stringify(this.status())}`);
+    if (!inspectorWasOpen) closeSignalInspector(this.logger);
   }
 
   hookRuns(): Record<string, number> {
@@ -277,9 +296,13 @@ export class Agent {
       if (!wanted) {
         await this.carp.host.removeVhost(vhost.vhid, vhost.parent);
         changes.push(`vhid ${k} removed`);
-      } else if (vhostChanged(vhost.config, wanted)) {
-        vhost.reconfigure(wanted, config.sysctl);
-        changes.push(...describeVhostChange(k, vhost.config, wanted));
+      } else {
+        // Described before applying: afterwards the vhost's config is the new one.
+        const described = describeVhostChange(k, vhost.config, wanted);
+        if (described.length > 0) {
+          vhost.reconfigure(wanted, config.sysctl);
+          changes.push(...described);
+        }
       }
       next.delete(k);
     }
@@ -340,8 +363,17 @@ export class Agent {
   }
 }
 
-function vhostChanged(a: CarpVhostConfig, b: CarpVhostConfig): boolean {
-  return describeVhostChange("", a, b).length > 0;
+/** The conntrack provider's counters, flat: what `status` shows and metrics can export. */
+function conntrackCounters(p: ConntrackProvider): Record<string, number> {
+  const { filteredBy, eventsSysctl, ...plain } = p.stats;
+  const out: Record<string, number> = { ...plain };
+  for (const [reason, n] of Object.entries(filteredBy)) out[`filtered.${reason}`] = n ?? 0;
+  for (const [outcome, n] of Object.entries(p.applier.counters)) out[`apply.${outcome}`] = n;
+  out.announced = p.announcedCount;
+  out.learned = p.learnedCount;
+  const sysctl = Number(eventsSysctl);
+  if (Number.isInteger(sysctl)) out.eventsSysctl = sysctl;
+  return out;
 }
 
 function describeVhostChange(key: string, a: CarpVhostConfig, b: CarpVhostConfig): string[] {
@@ -356,4 +388,22 @@ function describeVhostChange(key: string, a: CarpVhostConfig, b: CarpVhostConfig
     v.addresses.map((c) => `${Array.from(c.address).join(".")}/${c.prefix}`).join(",");
   if (addrs(a) !== addrs(b)) out.push(`vhid ${key} addresses changed`);
   return out;
+}
+
+/**
+ * Deno 2.9.2 and later follow Node: SIGUSR1 also starts the V8 inspector on
+ * 127.0.0.1:9229, which for a root daemon is a local code-execution port. It
+ * is started on another thread shortly after our listener runs, so look for it
+ * a few times and close it; an inspector that was already open (--inspect on
+ * purpose) is left alone by the caller.
+ */
+function closeSignalInspector(log: Logger): void {
+  for (const delay of [0, 5, 20, 50, 100, 250, 600, 1_000]) {
+    const timer = setTimeout(() => {
+      if (inspector.url() === undefined) return;
+      inspector.close();
+      log.warning("SIGUSR1 opened the V8 inspector (Deno >= 2.9.2); closed it again");
+    }, delay);
+    Deno.unrefTimer(timer);
+  }
 }

@@ -253,7 +253,16 @@ export class CarpRuntime {
       },
       addAddresses: (addresses) => this.#changeAddresses("add", link, addresses),
       removeAddresses: (addresses) => this.#changeAddresses("remove", link, addresses),
-      gratuitousArp: (addresses) => this.#announce(link, addresses, config.advbase),
+      gratuitousArp: (addresses) =>
+        this.#announce(
+          link,
+          addresses,
+          config.advbase,
+          () =>
+            this.host.vhosts.some((v) =>
+              v.vhid === config.vhid && v.parent === config.parent && v.state === "MASTER"
+            ),
+        ),
       unsolicitedNa: (addresses) => this.#advertise(link, addresses),
       runHook: (transition) => this.#onTransition(transition),
       log: (line, level) => this.#log(line, level),
@@ -278,8 +287,18 @@ export class CarpRuntime {
     }
   }
 
-  /** One gratuitous ARP per IPv4 address now, and more two advertisement intervals later. */
-  #announce(link: ParentLink, addresses: readonly Cidr[], advbase: number): void {
+  /**
+   * One gratuitous ARP per IPv4 address now, and more two advertisement
+   * intervals later, but only while the vhid is still MASTER: a repeat that
+   * fires after a fast MASTER -> BACKUP (a preempt start, maintenance) would
+   * pull the address back from the new master.
+   */
+  #announce(
+    link: ParentLink,
+    addresses: readonly Cidr[],
+    advbase: number,
+    stillMaster: () => boolean,
+  ): void {
     const v4 = addresses.filter((a) => a.family === 4);
     if (v4.length === 0) return;
     const send = () => {
@@ -298,7 +317,7 @@ export class CarpRuntime {
     for (let i = 1; i <= repeats; i++) {
       const timer = setTimeout(() => {
         this.#timers.delete(timer);
-        send();
+        if (stillMaster()) send();
       }, 2 * advbase * 1000 * i);
       this.#timers.add(timer);
     }

@@ -5,6 +5,7 @@
  */
 import type { StateView, WatchEvent } from "../control/types.ts";
 import { stateToJson } from "../state/json.ts";
+import { expiresIn } from "../state/format.ts";
 import type { StateTable, TableEvent } from "../state/table.ts";
 import type { State } from "../state/types.ts";
 
@@ -22,8 +23,8 @@ export function stateView(state: State, origin: string, idleSeconds = 0): StateV
     direction: state.direction === 2 ? "out" : "in",
     srcPeer: { state: src ?? "" },
     dstPeer: { state: dst ?? "" },
-    age: state.creation + idleSeconds,
-    expire: Math.max(0, state.expire - idleSeconds),
+    age: state.creation,
+    expire: expiresIn(state, idleSeconds),
     packets: [state.packets[0], state.packets[1]],
     bytes: [state.bytes[0], state.bytes[1]],
     origin,

@@ -11,6 +11,7 @@ import { registerDemote } from "./demote.ts";
 import { registerResync } from "./resync.ts";
 import { registerMaintenance } from "./maintenance.ts";
 import { registerReload } from "./reload.ts";
+import { registerDecode } from "./decode.ts";
 
 /**
  * One registration function a command, in the order `pfsyncd help` lists them.
@@ -27,6 +28,7 @@ const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerResync,
   registerMaintenance,
   registerReload,
+  registerDecode,
 ];
 
 export function buildProgram(): Command {

@@ -82,7 +82,7 @@ async function runAgent(flags: RunFlags): Promise<void> {
       logger.info(`${signal} received`);
       void agent.stop();
     },
-    dumpStatus: () => logger.info(`status: ${JSON.stringify(agent.status())}`),
+    dumpStatus: () => agent.dumpStatus(),
   }, { onError: (message) => logger.error(message) });
 
   try {

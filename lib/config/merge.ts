@@ -12,6 +12,7 @@ import {
   type CarpVhostConfig,
   type ConfigLayer,
   DEFAULT_CONTROL,
+  DEFAULT_CT_SWEEP_MS,
   DEFAULT_HOOK_TIMEOUT_MS,
   DEFAULT_MAXUPD,
   DEFAULT_PIDFILE,
@@ -178,7 +179,16 @@ function build(
       Object.entries(interfaces).map(([name, i]) => [name, { addresses: i.addresses, up: i.up }]),
     ),
     rcd: { enable: get("rcd.enable", false), flags: get("rcd.flags", "") },
+    conntrack: {
+      include: get("conntrack.include", []),
+      exclude: get("conntrack.exclude", []),
+      syncOwn: get("conntrack.syncOwn", false),
+      fixEventsSysctl: get("conntrack.fixEventsSysctl", false),
+      sweepIntervalMs: get("conntrack.sweepIntervalMs", DEFAULT_CT_SWEEP_MS),
+    },
   };
+  if (s["conntrack.protocols"]) config.conntrack.protocols = s["conntrack.protocols"].value;
+  if (s["conntrack.tcpStates"]) config.conntrack.tcpStates = s["conntrack.tcpStates"].value;
   const hostid = s.hostid?.value ?? derivedHostid;
   if (hostid !== undefined) config.hostid = hostid;
   if (s["metrics.listen"]) config.metrics = { listen: s["metrics.listen"].value };

@@ -8,6 +8,7 @@ export type {
   AgentConfig,
   CarpState,
   CarpVhostConfig,
+  ConntrackConfig,
   InterfaceConfig,
   LogFormat,
   LogLevel,

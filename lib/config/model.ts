@@ -4,6 +4,7 @@
  * before merge.ts combines rc.conf, sysctl.conf, YAML and command-line flags.
  */
 import type { Cidr } from "../net/address.ts";
+import { TCP_STATE_NAMES } from "../netlink/ct_constants.ts";
 import type { SourceRef } from "./diagnostics.ts";
 
 export type CarpState = "backup" | "master" | "init";
@@ -86,6 +87,27 @@ export interface RcdConfig {
   flags: string;
 }
 
+/**
+ * The `conntrack:` section: which kernel states the conntrack provider syncs
+ * (lib/state/conntrack/filters.ts) and how it keeps the peer's timers alive.
+ */
+export interface ConntrackConfig {
+  /** Protocols to sync, as names ("tcp", "udp", "icmp", "ipv6-icmp") or numbers; unset = all. */
+  protocols?: string[];
+  /** When non-empty, one end of the original tuple must lie in one of these. */
+  include: Cidr[];
+  /** Either end of the original tuple in one of these leaves the entry out. */
+  exclude: Cidr[];
+  /** TCP states to sync, lower-case conntrack names ("established", "syn_sent" …); unset = all. */
+  tcpStates?: string[];
+  /** Also sync flows to and from the firewall's own addresses and the sync link. */
+  syncOwn: boolean;
+  /** Set net.netfilter.nf_conntrack_events to 1 at start when it is not. */
+  fixEventsSysctl: boolean;
+  /** Period of the refresh sweep (dump → re-announce refreshed timeouts); 0 = off. */
+  sweepIntervalMs: number;
+}
+
 export interface AgentConfig {
   hostid?: number;
   provider: Provider;
@@ -100,12 +122,17 @@ export interface AgentConfig {
   sysctl: SysctlConfig;
   interfaces: Record<string, InterfaceConfig>;
   rcd: RcdConfig;
+  conntrack: ConntrackConfig;
 }
 
 export const DEFAULT_CONTROL = "/var/run/pfsyncd.sock";
 export const DEFAULT_PIDFILE = "/var/run/pfsyncd.pid";
 export const DEFAULT_HOOK_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAXUPD = 128;
+/** The conntrack provider's sweep period (spec conntrack-netlink.md §7 item 4: 30–60 s). */
+export const DEFAULT_CT_SWEEP_MS = 30_000;
+/** Conntrack TCP state names as the configuration spells them (ct numbering order). */
+export const CT_TCP_STATES: readonly string[] = TCP_STATE_NAMES.map((n) => n.toLowerCase());
 
 /** Scalar settings by dotted path; `undefined` values are explicit clears (`-syncif`). */
 export interface Settings {
@@ -134,6 +161,13 @@ export interface Settings {
   "rcd.enable": boolean;
   "rcd.flags": string;
   "rcd.config": string;
+  "conntrack.protocols": string[];
+  "conntrack.include": Cidr[];
+  "conntrack.exclude": Cidr[];
+  "conntrack.tcpStates": string[];
+  "conntrack.syncOwn": boolean;
+  "conntrack.fixEventsSysctl": boolean;
+  "conntrack.sweepIntervalMs": number;
 }
 
 export type SettingKey = keyof Settings;

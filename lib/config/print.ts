@@ -5,7 +5,7 @@
  */
 import { Document, isScalar } from "yaml";
 import { formatCidr } from "../net/address.ts";
-import type { AgentConfig } from "./model.ts";
+import { type AgentConfig, DEFAULT_CT_SWEEP_MS } from "./model.ts";
 import { MASKED_SECRET } from "./yaml.ts";
 
 export interface PrintOptions {
@@ -14,6 +14,12 @@ export interface PrintOptions {
 
 function secret(pass: string, opts: PrintOptions): string {
   return opts.showSecrets || pass === "" ? pass : MASKED_SECRET;
+}
+
+function isDefaultConntrack(config: AgentConfig): boolean {
+  const c = config.conntrack;
+  return !c.protocols && !c.tcpStates && c.include.length === 0 && c.exclude.length === 0 &&
+    !c.syncOwn && !c.fixEventsSysctl && c.sweepIntervalMs === DEFAULT_CT_SWEEP_MS;
 }
 
 /** The configuration in pfsyncd.yaml's own key names and order. */
@@ -31,6 +37,15 @@ export function configToPlain(config: AgentConfig, opts: PrintOptions = {}) {
     sysctl.senderr_demotion_factor = s.senderrDemotionFactor;
   }
   if (s.ifdownDemotionFactor !== undefined) sysctl.ifdown_demotion_factor = s.ifdownDemotionFactor;
+  const c = config.conntrack;
+  const conntrack: Record<string, unknown> = {};
+  if (c.protocols) conntrack.protocols = [...c.protocols];
+  conntrack.include = c.include.map(formatCidr);
+  conntrack.exclude = c.exclude.map(formatCidr);
+  if (c.tcpStates) conntrack.tcp_states = [...c.tcpStates];
+  conntrack.sync_own = c.syncOwn;
+  conntrack.fix_events_sysctl = c.fixEventsSysctl;
+  conntrack.sweep_interval_ms = c.sweepIntervalMs;
   return {
     ...(config.hostid !== undefined ? { hostid: config.hostid } : {}),
     provider: config.provider,
@@ -58,6 +73,8 @@ export function configToPlain(config: AgentConfig, opts: PrintOptions = {}) {
       addresses: v.addresses.map(formatCidr),
     })),
     rcd: { ...config.rcd },
+    // Only where it matters: with another provider the section would draw a warning on read-back.
+    ...(config.provider === "conntrack" || !isDefaultConntrack(config) ? { conntrack } : {}),
   };
 }
 

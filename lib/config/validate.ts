@@ -59,6 +59,7 @@ export function validateConfig(
     }
   }
   validatePfsync(config, context, sink);
+  validateConntrack(config, context, sink);
   if (config.hostid === 0) {
     sink.error(context.settings.hostid?.source ?? context.fallback, "hostid 0 is reserved");
   }
@@ -90,6 +91,29 @@ function validatePfsync(
     sink.warning(
       settings["pfsync.enabled"].source,
       "pfsync is enabled without a sync interface (syncdev): no states are sent or received",
+    );
+  }
+}
+
+function validateConntrack(
+  config: AgentConfig,
+  { settings }: ValidationContext,
+  sink: DiagnosticSink,
+): void {
+  const given = (Object.keys(settings) as (keyof LocatedSettings)[])
+    .filter((key) => key.startsWith("conntrack."));
+  if (given.length > 0 && config.provider !== "conntrack") {
+    sink.warning(
+      settings[given[0]]!.source,
+      `the conntrack settings apply only with provider: conntrack (the provider is ` +
+        `${config.provider})`,
+    );
+  }
+  const { protocols, tcpStates } = config.conntrack;
+  if (tcpStates && protocols && !protocols.includes("tcp")) {
+    sink.warning(
+      settings["conntrack.tcpStates"]!.source,
+      "conntrack.tcp_states has no effect: tcp is not among conntrack.protocols",
     );
   }
 }

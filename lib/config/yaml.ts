@@ -7,6 +7,7 @@
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
 import type { z } from "zod";
 import { parseCidr } from "../net/address.ts";
+import { protoName, protoNumber } from "../state/types.ts";
 import type { DiagnosticSink, SourceRef } from "./diagnostics.ts";
 import {
   type CarpField,
@@ -48,6 +49,9 @@ const SETTING_PATHS: [Path, SettingKey][] = [
   [["sysctl", "ifdown_demotion_factor"], "sysctl.ifdownDemotionFactor"],
   [["rcd", "enable"], "rcd.enable"],
   [["rcd", "flags"], "rcd.flags"],
+  [["conntrack", "sync_own"], "conntrack.syncOwn"],
+  [["conntrack", "fix_events_sysctl"], "conntrack.fixEventsSysctl"],
+  [["conntrack", "sweep_interval_ms"], "conntrack.sweepIntervalMs"],
 ];
 
 export function parseYamlConfig(
@@ -171,6 +175,22 @@ function toLayer(
       scripts[k] = Array.isArray(v) ? v : [v];
     }
     setSetting(layer, "hooks.scripts", scripts, nodeAt(["hooks", "scripts"]));
+  }
+  const ct = data.conntrack;
+  if (ct?.protocols) {
+    const names = ct.protocols.map((p) => protoName(protoNumber(p)!));
+    setSetting(layer, "conntrack.protocols", names, nodeAt(["conntrack", "protocols"]));
+  }
+  for (const key of ["include", "exclude"] as const) {
+    const list = ct?.[key];
+    if (list) {
+      const cidrs = list.map((a) => parseCidr(a)!);
+      setSetting(layer, `conntrack.${key}`, cidrs, nodeAt(["conntrack", key]));
+    }
+  }
+  if (ct?.tcp_states) {
+    const states = ct.tcp_states.map((s) => s.toLowerCase().replace(/-/g, "_"));
+    setSetting(layer, "conntrack.tcpStates", states, nodeAt(["conntrack", "tcp_states"]));
   }
   for (const [name, i] of Object.entries(data.interfaces ?? {})) {
     layer.declaredInterfaces.add(name);

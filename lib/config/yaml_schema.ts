@@ -6,7 +6,16 @@
  */
 import { z } from "zod";
 import { parseCidr, parseIPv4 } from "../net/address.ts";
-import { CARP_STATES, LIMITS, LOG_FORMATS, LOG_LEVELS, LOG_TARGETS, PROVIDERS } from "./model.ts";
+import { protoNumber } from "../state/types.ts";
+import {
+  CARP_STATES,
+  CT_TCP_STATES,
+  LIMITS,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  LOG_TARGETS,
+  PROVIDERS,
+} from "./model.ts";
 
 const intIn = (name: string, range: { min: number; max: number }) =>
   z.int({ error: `${name} must be an integer` }).min(range.min, {
@@ -35,6 +44,36 @@ export const carpSchema = z.strictObject({
   pass: z.string({ error: 'pass must be a string (quote it: pass: "1234")' }).optional(),
   state: oneOf("state", CARP_STATES).optional(),
   addresses: z.array(cidr, { error: "addresses must be a list of ADDRESS/PREFIX" }),
+});
+
+const protocol = z.union([z.string(), z.int()], {
+  error: "a protocol must be a name (tcp, udp, icmp, ipv6-icmp) or a number",
+}).refine((p) => protoNumber(p) !== undefined, {
+  error: (issue) =>
+    `unknown protocol '${String(issue.input)}' (a name: tcp, udp, icmp, ipv6-icmp, or 0-255)`,
+});
+
+const tcpState = z.string({ error: "a TCP state must be a string" }).refine(
+  (s) => CT_TCP_STATES.includes(s.toLowerCase().replace(/-/g, "_")),
+  {
+    error: (issue) =>
+      `unknown TCP state '${String(issue.input)}' (one of: ${CT_TCP_STATES.join(", ")})`,
+  },
+);
+
+export const conntrackSchema = z.strictObject({
+  protocols: z.array(protocol, { error: "conntrack.protocols must be a list" }).optional(),
+  include: z.array(cidr, { error: "conntrack.include must be a list of ADDRESS/PREFIX" })
+    .optional(),
+  exclude: z.array(cidr, { error: "conntrack.exclude must be a list of ADDRESS/PREFIX" })
+    .optional(),
+  tcp_states: z.array(tcpState, { error: "conntrack.tcp_states must be a list" }).optional(),
+  sync_own: bool("conntrack.sync_own").optional(),
+  fix_events_sysctl: bool("conntrack.fix_events_sysctl").optional(),
+  sweep_interval_ms: intIn("conntrack.sweep_interval_ms", { min: 0, max: 3_600_000 }).refine(
+    (ms) => ms === 0 || ms >= 1000,
+    { error: "conntrack.sweep_interval_ms must be 0 (off) or at least 1000" },
+  ).optional(),
 });
 
 const hookKey = z.string().refine(
@@ -100,6 +139,7 @@ export const yamlSchema = z.strictObject({
     enable: bool("rcd.enable").optional(),
     flags: z.string().optional(),
   }).optional(),
+  conntrack: conntrackSchema.optional(),
 });
 
 export type YamlConfig = z.infer<typeof yamlSchema>;

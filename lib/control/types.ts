@@ -67,6 +67,8 @@ export interface StatusResult {
   pfsync: PfsyncStatus;
   demotion: DemotionStatus;
   states: { count: number };
+  /** Counters of the conntrack provider (events, filtered.*, apply outcomes …) when it is in use. */
+  conntrack?: Counters;
 }
 
 /** One side of a TCP/UDP/ICMP state; names as pfctl prints them. */

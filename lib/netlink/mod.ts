@@ -4,3 +4,4 @@ export * from "./nlattr_kinds.ts";
 export * from "./nlmsg.ts";
 export * from "./rtnetlink_consts.ts";
 export * from "./rtnetlink.ts";
+export * from "./ctnetlink.ts";

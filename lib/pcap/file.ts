@@ -111,7 +111,11 @@ export function decodePcapFileHeader(bytes: Uint8Array): PcapFileHeader {
   const versionMajor = r.u16(littleEndian);
   const versionMinor = r.u16(littleEndian);
   if (versionMajor !== PCAP_VERSION_MAJOR) {
-    throw new DecodeError("badver", `pcap version ${versionMajor}.${versionMinor}, expected 2.x`, 4);
+    throw new DecodeError(
+      "badver",
+      `pcap version ${versionMajor}.${versionMinor}, expected 2.x`,
+      4,
+    );
   }
   return {
     littleEndian,

@@ -151,14 +151,26 @@ export class BulkRequester {
 
 export interface BulkResponderOptions {
   readonly hostId: number;
-  /** Delay before the first batch (BSD: 1 s). */
+  /** Delay before the first batch: 5.4/6.x waited 1 s, later BSDs 0 (the default). */
   readonly firstDelayMs?: number;
   /** Pause between batches. */
   readonly tickMs?: number;
   /** Packets per batch (BSD sent one); each packet holds the sender's maxRecords states. */
   readonly batchPackets?: number;
+  /**
+   * Send BUS START/END even while our own bulk update is pending. 5.4/6.x
+   * did not (§7.2 rule 2), so two hosts booting together both waited the
+   * full 65 s; later BSDs always send them. Default true (the later rule).
+   */
+  readonly statusWhilePending?: boolean;
 }
 
+/**
+ * The walk covers every slot once per request: a request that arrives while
+ * a walk is running moves the end to the current position and wraps around
+ * (as later BSDs do), instead of starting over — a walk that restarted on
+ * every 5 s retry would never finish on a large table.
+ */
 export class BulkResponder {
   private readonly table: StateTable;
   private readonly sender: PfsyncSender;
@@ -166,8 +178,12 @@ export class BulkResponder {
   private readonly firstDelayMs: number;
   private readonly tickMs: number;
   private readonly batchPackets: number;
+  private readonly statusWhilePending: boolean;
   private active = false;
   private cursor = 0;
+  /** Slot where the walk ends after wrapping; undefined = the end of the table. */
+  private stopAt: number | undefined;
+  private wrap = false;
   private requestedAt = 0;
   private nextAt: number | undefined;
   private sent = 0;
@@ -176,9 +192,10 @@ export class BulkResponder {
     this.table = table;
     this.sender = sender;
     this.hostId = options.hostId;
-    this.firstDelayMs = options.firstDelayMs ?? 1000;
+    this.firstDelayMs = options.firstDelayMs ?? 0;
     this.tickMs = options.tickMs ?? 2;
     this.batchPackets = options.batchPackets ?? 100;
+    this.statusWhilePending = options.statusWhilePending ?? true;
   }
 
   get isActive(): boolean {
@@ -189,16 +206,26 @@ export class BulkResponder {
     return this.sent;
   }
 
-  /** An all-zero UREQ arrived: (re)start the walk; BUS START only when our own sync is ok. */
+  /** An all-zero UREQ arrived: start (or extend) the walk and announce it. */
   onRequest(now: number, syncOk: boolean): void {
-    this.active = true;
-    this.cursor = 0;
-    this.sent = 0;
     this.requestedAt = now;
-    this.nextAt = now + this.firstDelayMs;
-    if (syncOk) {
-      this.sender.bulkStatus({ creatorId: this.hostId, endtime: 0, status: PFSYNC_BUS_START });
+    if (this.table.size === 0 && !this.active) {
+      // Nothing to send: say so at once, as later BSDs do.
+      this.status(PFSYNC_BUS_END, now, syncOk);
+      return;
     }
+    if (this.active) {
+      this.stopAt = this.cursor;
+      this.wrap = this.cursor > 0;
+    } else {
+      this.active = true;
+      this.cursor = 0;
+      this.stopAt = undefined;
+      this.wrap = false;
+      this.sent = 0;
+      this.nextAt = now + this.firstDelayMs;
+    }
+    this.status(PFSYNC_BUS_START, now, syncOk);
   }
 
   /** Sends the due batch; returns the number of states queued. */
@@ -206,9 +233,22 @@ export class BulkResponder {
     if (!this.active || this.nextAt === undefined || now < this.nextAt) return 0;
     const budget = this.batchPackets * this.sender.maxRecords;
     let queued = 0;
+    let done = false;
     while (queued < budget) {
       const slot = this.table.nextSlot(this.cursor);
-      if (slot < 0) break;
+      if (slot < 0) {
+        if (!this.wrap) {
+          done = true;
+          break;
+        }
+        this.wrap = false;
+        this.cursor = 0;
+        continue;
+      }
+      if (!this.wrap && this.stopAt !== undefined && slot >= this.stopAt) {
+        done = true;
+        break;
+      }
       this.cursor = slot + 1;
       const state = this.table.stateAt(slot);
       if (state === undefined || state.syncFlags & 0x01) continue;
@@ -217,13 +257,10 @@ export class BulkResponder {
     }
     this.sender.flushReplies();
     this.sent += queued;
-    if (queued < budget) {
+    if (done) {
       this.active = false;
       this.nextAt = undefined;
-      if (syncOk) {
-        const endtime = Math.floor(now / 1000) - Math.floor(this.requestedAt / 1000);
-        this.sender.bulkStatus({ creatorId: this.hostId, endtime, status: PFSYNC_BUS_END });
-      }
+      this.status(PFSYNC_BUS_END, now, syncOk);
     } else {
       this.nextAt = now + this.tickMs;
     }
@@ -232,5 +269,11 @@ export class BulkResponder {
 
   nextDeadline(): number | undefined {
     return this.active ? this.nextAt : undefined;
+  }
+
+  private status(status: number, now: number, syncOk: boolean): void {
+    if (!syncOk && !this.statusWhilePending) return;
+    const endtime = Math.floor(now / 1000) - Math.floor(this.requestedAt / 1000);
+    this.sender.bulkStatus({ creatorId: this.hostId, endtime, status });
   }
 }

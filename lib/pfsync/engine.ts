@@ -12,7 +12,8 @@ import { type BulkEffect, BulkRequester, BulkResponder } from "./bulk.ts";
 import { INADDR_PFSYNC_GROUP } from "./header.ts";
 import { unwrapIPv4 } from "./ip.ts";
 import { PfsyncReceiver, type ReceiveMeta, type ReceiveVerdict } from "./receiver.ts";
-import { PfsyncSender } from "./sender.ts";
+import { type Outgoing, PfsyncSender } from "./sender.ts";
+import { Pacer, type PacerOptions } from "./pacer.ts";
 import { newPfsyncStats, type PfsyncStats } from "./stats.ts";
 
 export interface PfsyncPorts {
@@ -44,7 +45,15 @@ export interface PfsyncEngineConfig {
     readonly firstDelayMs?: number;
     readonly tickMs?: number;
     readonly batchPackets?: number;
+    /** BUS messages while our own bulk update is pending (default true; false = 5.4/6.x). */
+    readonly statusWhilePending?: boolean;
   };
+  /**
+   * Output pacing, default 30,000 packets/s in bursts of 64 — about what a
+   * user-space peer drains (≈30 µs a packet); it still needs a receive
+   * buffer of several MiB to ride out its own pauses. packetsPerSecond 0 = none.
+   */
+  readonly pacing?: Partial<PacerOptions>;
 }
 
 export interface PfsyncStatus {
@@ -68,6 +77,7 @@ export class PfsyncEngine {
   private readonly requester: BulkRequester;
   private readonly responder: BulkResponder;
   private readonly receiver: PfsyncReceiver;
+  private readonly pacer: Pacer<Outgoing>;
   private unsubscribe: (() => void) | undefined;
   private silenced = false;
 
@@ -87,6 +97,10 @@ export class PfsyncEngine {
       intervalMs: config.sendIntervalMs,
       auth,
     });
+    this.pacer = new Pacer({
+      packetsPerSecond: config.pacing?.packetsPerSecond ?? 30_000,
+      burst: config.pacing?.burst ?? 64,
+    });
     this.requester = new BulkRequester({
       retryMs: config.bulk?.retryMs,
       maxTries: config.bulk?.maxTries,
@@ -97,6 +111,7 @@ export class PfsyncEngine {
       firstDelayMs: config.bulk?.firstDelayMs,
       tickMs: config.bulk?.tickMs,
       batchPackets: config.bulk?.batchPackets,
+      statusWhilePending: config.bulk?.statusWhilePending,
     });
     this.receiver = new PfsyncReceiver({
       table,
@@ -188,7 +203,10 @@ export class PfsyncEngine {
 
   tick(now = this.ports.now()): void {
     this.sender.tick(now);
-    this.responder.tick(now, !this.requester.isPending);
+    // Back-pressure: the bulk walk waits while paced packets pile up.
+    if (this.pacer.backlog < this.pacer.burst) {
+      this.responder.tick(now, !this.requester.isPending);
+    }
     this.apply(this.requester.tick(now));
     this.drain();
   }
@@ -199,6 +217,7 @@ export class PfsyncEngine {
       this.sender.nextDeadline(),
       this.responder.nextDeadline(),
       this.requester.nextDeadline(),
+      this.pacer.nextDeadline(this.ports.now()),
     ]
       .filter((t): t is number => t !== undefined);
     return times.length ? Math.min(...times) : undefined;
@@ -237,9 +256,10 @@ export class PfsyncEngine {
   }
 
   private drain(): void {
-    if (!this.sender.hasOutgoing) return;
+    if (this.sender.hasOutgoing) { for (const out of this.sender.take()) this.pacer.push(out); }
+    if (this.pacer.backlog === 0) return;
     const defaultTo = this.config.syncpeer ?? INADDR_PFSYNC_GROUP;
-    for (const out of this.sender.take()) {
+    this.pacer.release(this.ports.now(), (out) => {
       const to = out.to ?? defaultTo;
       try {
         const pending = this.ports.send(out.bytes, to);
@@ -250,7 +270,7 @@ export class PfsyncEngine {
       } catch (error) {
         this.sendFailed(to, error);
       }
-    }
+    });
   }
 
   private sendFailed(to: string, error: unknown): void {

@@ -56,3 +56,4 @@ export {
   type PfsyncPorts,
   type PfsyncStatus,
 } from "./engine.ts";
+export { Pacer, type PacerOptions } from "./pacer.ts";

@@ -54,7 +54,7 @@ export interface ReceivedPacket {
   readonly ifindex: number;
   /** IPv4 TTL or IPv6 hop limit as received; -1 if the kernel did not say. */
   readonly ttl: number;
-  /** The upper-layer payload (a copy). */
+  /** The upper-layer payload, in memory of its own (never the socket's reused buffer). */
   readonly payload: Uint8Array;
 }
 
@@ -215,14 +215,16 @@ export class RawIPv4Socket extends RawSocket {
       if (!message) return undefined;
       const ifindex = ipv4Ifindex(message.control);
       if (!this.wanted(ifindex)) continue;
-      const ipHeader = decodeIPv4Header(message.data);
+      // One copy of the datagram; header fields and payload are views into it.
+      const datagram = message.data.slice();
+      const ipHeader = decodeIPv4Header(datagram, 0, { share: true });
       return {
         family: 4,
         source: ipHeader.source,
         destination: ipHeader.destination,
         ifindex,
         ttl: ipHeader.ttl,
-        payload: ipv4Payload(message.data, ipHeader).slice(),
+        payload: ipv4Payload(datagram, ipHeader),
         ipHeader,
       };
     }

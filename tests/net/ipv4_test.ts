@@ -125,6 +125,16 @@ for (const [what, bytes, reason, offset] of BAD) {
   });
 }
 
+Deno.test("decodeIPv4Header() copies addresses by default and shares them when asked", () => {
+  const packet = CAPTURED_PACKET.slice();
+  const copied = decodeIPv4Header(packet);
+  const shared = decodeIPv4Header(packet, 0, { share: true });
+  packet[12] = 0x0b; // change the source after decoding
+  assertEquals(copied.source, fromHex("0a630001"));
+  assertEquals(shared.source, fromHex("0b630001"));
+  assertEquals(shared.destination.buffer, packet.buffer);
+});
+
 Deno.test("decodeIPv4Header() skips the checksum test when asked", () => {
   const bad = Uint8Array.from(CAPTURED_PACKET, (b, i) => i === 8 ? 0xfe : b);
   assertEquals(decodeIPv4Header(bad, 0, { verifyChecksum: false }).ttl, 0xfe);

@@ -11,6 +11,7 @@ import {
   PfsyncSender,
 } from "../../lib/pfsync/mod.ts";
 import type { BulkStatus } from "../../lib/pfsync/records.ts";
+import type { State } from "../../lib/state/types.ts";
 import { StateTable } from "../../lib/state/mod.ts";
 import { makeState } from "./fixtures.ts";
 
@@ -75,7 +76,7 @@ Deno.test("BulkRequester: restarting while pending does not stack holds; progres
   assertEquals(kinds(r.tick(6_000)), []);
 });
 
-function responderHarness(count: number, batchPackets = 2) {
+function responderHarness(count: number, batchPackets = 2, statusWhilePending?: boolean) {
   const table = new StateTable({ now: () => 1_700_000_000_000 });
   for (let i = 0; i < count; i++) {
     table.insert(makeState(), i % 2 ? "local" : { peer: "192.0.2.9" });
@@ -83,10 +84,17 @@ function responderHarness(count: number, batchPackets = 2) {
   const sender = new PfsyncSender({ mtu: 1500 });
   const responder = new BulkResponder(table, sender, {
     hostId: 0x0badcafe,
+    firstDelayMs: 1000,
     tickMs: 10,
     batchPackets,
+    statusWhilePending,
   });
   return { table, sender, responder };
+}
+
+function updIds(out: { action: number; bytes: Uint8Array }[]): bigint[] {
+  return out.filter((o) => o.action === PFSYNC_ACT_UPD)
+    .flatMap((o) => (decodeFrame(o.bytes).message.records as State[]).map((s) => s.id));
 }
 
 Deno.test("BulkResponder: START, the whole table in paced batches after 1 s, then END", () => {
@@ -108,24 +116,46 @@ Deno.test("BulkResponder: START, the whole table in paced batches after 1 s, the
   }
   assertEquals(perTick, [12, 12, 6]); // 2 packets × 6 states per tick, learned states included
   const out = sender.take();
-  const updRecords = out.filter((o) => o.action === PFSYNC_ACT_UPD).reduce(
-    (n, o) => n + o.records,
-    0,
-  );
-  assertEquals(updRecords, 30);
+  assertEquals(updIds(out).length, 30);
   const end = out[out.length - 1];
   assertEquals(end.action, PFSYNC_ACT_BUS);
-  assertEquals((decodeFrame(end.bytes).message.records[0] as BulkStatus).status, 2);
-  assertEquals((decodeFrame(end.bytes).message.records[0] as BulkStatus).endtime, 1);
+  assertEquals(decodeFrame(end.bytes).message.records[0], {
+    creatorId: 0x0badcafe,
+    endtime: 1,
+    status: 2,
+  });
 });
 
-Deno.test("BulkResponder: an empty table still ends with BUS END; no BUS while our own sync is pending", () => {
-  const empty = responderHarness(0);
-  empty.responder.onRequest(0, true);
-  empty.responder.tick(1000, true);
-  assertEquals(empty.sender.take().map((o) => o.action), [PFSYNC_ACT_BUS, PFSYNC_ACT_BUS]);
-  const pending = responderHarness(3);
-  pending.responder.onRequest(0, false);
-  pending.responder.tick(1000, false);
-  assertEquals(pending.sender.take().map((o) => [o.action, o.records]), [[PFSYNC_ACT_UPD, 3]]);
+Deno.test("BulkResponder: a request during a walk wraps around instead of starting over", () => {
+  const { table, sender, responder } = responderHarness(30);
+  responder.onRequest(0, true);
+  responder.tick(1_000, true); // slots 0–11 sent
+  responder.onRequest(1_005, true); // a retry: walk on, then wrap to slot 12
+  let t = 1_010;
+  while (responder.isActive) responder.tick(t += 10, true);
+  const ids = updIds(sender.take());
+  const all = [...table.states()].map((s) => s.id);
+  assertEquals(ids, [...all, ...all.slice(0, 12)]);
+});
+
+Deno.test("BulkResponder: an empty table answers END at once", () => {
+  const { sender, responder } = responderHarness(0);
+  responder.onRequest(0, true);
+  assertEquals(responder.isActive, false);
+  const out = sender.take();
+  assertEquals(out.map((o) => o.action), [PFSYNC_ACT_BUS]);
+  assertEquals((decodeFrame(out[0].bytes).message.records[0] as BulkStatus).status, 2);
+});
+
+Deno.test("BulkResponder: BUS while our own sync is pending only with statusWhilePending", () => {
+  for (
+    const [flag, actions] of [[true, [PFSYNC_ACT_BUS, PFSYNC_ACT_UPD, PFSYNC_ACT_BUS]], [false, [
+      PFSYNC_ACT_UPD,
+    ]]] as const
+  ) {
+    const { sender, responder } = responderHarness(3, 2, flag);
+    responder.onRequest(0, false);
+    responder.tick(1000, false);
+    assertEquals(sender.take().map((o) => o.action), [...actions], `statusWhilePending ${flag}`);
+  }
 });

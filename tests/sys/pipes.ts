@@ -18,6 +18,10 @@ export function writeByte(fd: number, value = 0x2a): number {
   return Number(libc().write(fd, new Uint8Array([value]), 1n));
 }
 
+export function writeBytes(fd: number, values: number[]): number {
+  return Number(libc().write(fd, new Uint8Array(values), BigInt(values.length)));
+}
+
 /** Reads until EAGAIN; returns the bytes read. */
 export function drain(fd: number): number[] {
   const out: number[] = [];

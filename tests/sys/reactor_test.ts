@@ -1,6 +1,7 @@
 import { Reactor } from "../../lib/sys/reactor.ts";
 import { assert, assertEquals, assertRejects } from "../helpers/assert.ts";
-import { closeQuietly, delay, drain, isOpen, openPipe, writeByte } from "./pipes.ts";
+import { libc } from "../../lib/sys/libc.ts";
+import { closeQuietly, delay, drain, isOpen, openPipe, writeByte, writeBytes } from "./pipes.ts";
 
 /** Resolves on the next readable callback of `fd`, draining it. */
 function nextRead(reactor: Reactor, fd: number): Promise<number[]> {
@@ -182,4 +183,49 @@ Deno.test("Reactor.add() refuses an fd twice and any fd after close()", async ()
   }
   assert(error.includes("closed"), error);
   closeQuietly(pipe.write);
+});
+
+Deno.test("Reactor keeps serving a still-readable fd on this thread without another waiting poll", async () => {
+  const reactor = new Reactor();
+  const pipe = openPipe();
+  const seen: number[] = [];
+  const one = new Uint8Array(1);
+  reactor.add(pipe.read, () => {
+    // read a single byte per call, so the fd stays readable until the third
+    if (Number(libc().read(pipe.read, one, 1n)) === 1) seen.push(one[0]);
+  });
+  const loop = reactor.run();
+  try {
+    await delay(20);
+    const before = reactor.polls;
+    writeBytes(pipe.write, [1, 2, 3]);
+    await delay(30);
+    assertEquals(seen, [1, 2, 3]);
+    assertEquals(reactor.polls, before + 1, "one waiting poll, the rest synchronous");
+  } finally {
+    await reactor.close();
+    await loop;
+    closeQuietly(pipe.read);
+    closeQuietly(pipe.write);
+  }
+});
+
+Deno.test("Reactor lets timers run while an fd stays readable (no starvation)", async () => {
+  const reactor = new Reactor();
+  const pipe = openPipe();
+  let calls = 0;
+  reactor.add(pipe.read, () => calls++); // never drains: readable forever
+  writeByte(pipe.write);
+  const loop = reactor.run();
+  try {
+    const started = performance.now();
+    await delay(20);
+    const waited = performance.now() - started;
+    assert(waited < 200, `a 20 ms timer fired after ${waited.toFixed(0)} ms`);
+    assert(calls > 0, "the callback ran meanwhile");
+  } finally {
+    await reactor.close();
+    await loop;
+    closeQuietly(pipe.write);
+  }
 });

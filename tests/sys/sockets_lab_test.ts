@@ -295,6 +295,9 @@ Deno.test({
           "run",
           "-A",
           "--no-prompt",
+          // the fixture imports only relative paths; without the project config,
+          // nobody never needs to read or update the lockfile or node_modules
+          "--no-config",
           FIXTURE.pathname,
           "open-raw",
         ],
