@@ -56,7 +56,11 @@ export interface CarpRuntimeOptions {
   readonly sysctls: CarpSysctls;
   readonly hooks: { scripts: Record<string, string[]>; timeoutMs: number };
   readonly interfaces: readonly Interface[];
-  /** Gratuitous ARPs at takeover: one at once, then this many more, two intervals apart. */
+  /**
+   * Extra gratuitous ARPs per announcement, two intervals apart, on top of the
+   * machine's own schedule (fsm: one at takeover, `delayedGarps` more every two
+   * advertisements). Default 0: the machine already sends the second one.
+   */
   readonly garpRepeats?: number;
 }
 
@@ -313,7 +317,7 @@ export class CarpRuntime {
       }
     };
     send();
-    const repeats = this.#options.garpRepeats ?? 1;
+    const repeats = this.#options.garpRepeats ?? 0;
     for (let i = 1; i <= repeats; i++) {
       const timer = setTimeout(() => {
         this.#timers.delete(timer);

@@ -24,7 +24,12 @@ export interface PfsyncRuntimeOptions {
   readonly engine: Omit<PfsyncEngineConfig, "mtu">;
   /** CARP's "pfsync bulk update" demotion. */
   readonly holdPreemption: (on: boolean, reason: string) => void;
+  /** Receive buffer of the sync socket in bytes (default 16 MiB: bulk updates arrive in bursts). */
+  readonly receiveBuffer?: number;
 }
+
+/** A bulk update of a million states arrives faster than one drain; the default ~208 KiB drops it. */
+export const PFSYNC_RECEIVE_BUFFER = 16 * 1024 * 1024;
 
 export class PfsyncRuntime {
   readonly engine: PfsyncEngine;
@@ -73,6 +78,7 @@ export class PfsyncRuntime {
       ttl: 255,
       multicastTtl: 255,
       multicastLoop: false,
+      receiveBuffer: this.#options.receiveBuffer ?? PFSYNC_RECEIVE_BUFFER,
     });
     if (this.#syncIfindex !== undefined) socket.joinGroup(INADDR_PFSYNC_GROUP, this.#syncIfindex);
     this.#socket = socket;

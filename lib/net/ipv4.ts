@@ -77,8 +77,9 @@ export function decodeIPv4Header(
   offset = 0,
   decodeOptions: DecodeIPv4Options = {},
 ): IPv4Header {
-  // Plain indexing instead of a ByteReader: this runs once per received
-  // packet, and the reader's allocations doubled the cost of a receive.
+  // Plain indexing rather than a ByteReader: this runs for every received
+  // packet, so it allocates nothing beyond the result (and with `share`, no
+  // ArrayBuffers at all).
   if (offset < 0 || offset + IPV4_HEADER_LENGTH > bytes.length) {
     throw new DecodeError(
       "badlen",

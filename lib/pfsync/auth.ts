@@ -7,15 +7,19 @@
  * Trailer layout (all big-endian), at offset E = end of the last record:
  *
  *  E+0   4  magic "PSA1" (0x50 0x53 0x41 0x31)
- *  E+4   4  key id (0 = the one configured key; reserved for rotation)
+ *  E+4   4  sender id: the sender's host id (creator id); 0 = not given
  *  E+8   8  sequence number, strictly increasing per sender
  *  E+16 32  HMAC-SHA256(key, packet[0 .. E+16]) — header, records and the
  *           first 16 trailer bytes; the IP header is not covered
  *
  * A sender's sequence starts at (milliseconds since the epoch) × 2^16, so it
  * keeps increasing across restarts without stored state. Receivers remember
- * the highest sequence seen from each peer (by source address) and treat
- * anything not above it as a replay.
+ * the highest sequence seen from each sender — by its sender id, which the
+ * HMAC covers, or by source address when the id is 0 — and treat anything not
+ * above it as a replay. The IP header is not authenticated, so keying on the
+ * source alone would let a captured packet be replayed from another address;
+ * and a packet bearing our own sender id is our own packet reflected back
+ * (multicast loopback is off), a replay too.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 
@@ -34,18 +38,22 @@ export interface AuthOptions {
   readonly mode: AuthMode;
   /** Milliseconds since the epoch, used once to seed the sequence. */
   readonly now?: () => number;
+  /** This host's id, written into the trailers it seals (0 = none). */
+  readonly senderId?: number;
 }
 
 export class PfsyncAuth {
   readonly mode: AuthMode;
   private readonly key: Uint8Array;
   private sequence: bigint;
+  private readonly senderId: number;
   private readonly lastSeen = new Map<string, bigint>();
 
   constructor(options: AuthOptions) {
     if (options.key.length < 16) throw new RangeError("pfsync auth key must be at least 16 bytes");
     this.key = options.key;
     this.mode = options.mode;
+    this.senderId = (options.senderId ?? 0) >>> 0;
     this.sequence = BigInt(Math.floor((options.now ?? Date.now)())) << 16n;
   }
 
@@ -56,7 +64,7 @@ export class PfsyncAuth {
     }
     const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
     view.setUint32(end, AUTH_MAGIC);
-    view.setUint32(end + 4, 0);
+    view.setUint32(end + 4, this.senderId);
     this.sequence += 1n;
     view.setBigUint64(end + 8, this.sequence);
     packet.set(this.mac(packet.subarray(0, end + MAC_OFFSET)), end + MAC_OFFSET);
@@ -69,14 +77,17 @@ export class PfsyncAuth {
     const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
     if (view.getUint32(end) !== AUTH_MAGIC) return "missing";
     // Bytes after the trailer would be unsigned: refuse rather than ignore them.
-    if (packet.length !== end + AUTH_TRAILER_SIZE || view.getUint32(end + 4) !== 0) return "bad";
+    if (packet.length !== end + AUTH_TRAILER_SIZE) return "bad";
     const expected = this.mac(packet.subarray(0, end + MAC_OFFSET));
     const given = packet.subarray(end + MAC_OFFSET, end + MAC_OFFSET + MAC_SIZE);
     if (!timingSafeEqual(expected, given)) return "bad";
+    const sender = view.getUint32(end + 4);
+    if (sender !== 0 && sender === this.senderId) return "replay";
+    const window = sender === 0 ? peer : `#${sender}`;
     const sequence = view.getBigUint64(end + 8);
-    const last = this.lastSeen.get(peer);
+    const last = this.lastSeen.get(window);
     if (last !== undefined && sequence <= last) return "replay";
-    this.lastSeen.set(peer, sequence);
+    this.lastSeen.set(window, sequence);
     return "ok";
   }
 

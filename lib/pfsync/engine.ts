@@ -88,7 +88,7 @@ export class PfsyncEngine {
     const auth = config.auth
       // Seeded from the wall clock, not ports.now (often monotonic, restarting
       // near 0), so sequence numbers keep rising across restarts.
-      ? new PfsyncAuth({ key: config.auth.key, mode: config.auth.mode })
+      ? new PfsyncAuth({ key: config.auth.key, mode: config.auth.mode, senderId: config.hostId })
       : undefined;
     this.sender = new PfsyncSender({
       maxupd: config.maxupd,

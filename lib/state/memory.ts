@@ -2,10 +2,18 @@
  * The embedded in-memory provider: states exist only because someone imported
  * them (`pfsyncd states import`, tests, benchmarks, embedding programs). The
  * StateTable is the store, so learned states need no further application.
- * Import reads JSON lines in either form of json.ts; delete works by id or by
- * flow.
+ * Import reads JSON lines in either form of json.ts: a line naming a state
+ * already in the table by (id, creator id) updates it (a local change, so
+ * pfsync announces it); a new id on a flow already tracked is a duplicate.
+ * Delete works by id or by flow.
  */
-import { createIdGenerator, parseEndpoint, StateFormatError, stateFromJson } from "./json.ts";
+import {
+  createIdGenerator,
+  parseEndpoint,
+  StateFormatError,
+  stateFromJson,
+  stateToJson,
+} from "./json.ts";
 import type { ProviderChange, StateProvider } from "./provider.ts";
 import type { FlowKey } from "./table.ts";
 import type { State, StateKey } from "./types.ts";
@@ -21,6 +29,9 @@ export interface StateLookup {
 
 export interface ImportResult {
   readonly imported: number;
+  /** Lines that named a known state by (id, creator id) and changed it. */
+  readonly updated: number;
+  /** Lines for a flow already tracked under another id, or repeating a state unchanged. */
   readonly duplicates: number;
   readonly errors: readonly { readonly line: number; readonly message: string }[];
 }
@@ -81,6 +92,7 @@ export class MemoryProvider implements StateProvider {
   /** Imports JSON lines; blank lines and `#` comments are skipped; bad lines are reported by number. */
   importLines(text: string): ImportResult {
     let imported = 0;
+    let updated = 0;
     let duplicates = 0;
     const errors: { line: number; message: string }[] = [];
     const lines = text.split("\n");
@@ -89,7 +101,16 @@ export class MemoryProvider implements StateProvider {
       if (line === "" || line.startsWith("#")) continue;
       try {
         const state = this.parseLine(line);
-        if (this.options.lookup.get(state) || this.options.lookup.findFlow(state)) {
+        const known = this.options.lookup.get(state);
+        if (known) {
+          if (sameState(known, state)) duplicates++;
+          else {
+            this.emit({ type: "update", state });
+            updated++;
+          }
+          continue;
+        }
+        if (this.options.lookup.findFlow(state)) {
           duplicates++;
           continue;
         }
@@ -100,7 +121,7 @@ export class MemoryProvider implements StateProvider {
         errors.push({ line: i + 1, message: error.message });
       }
     }
-    return { imported, duplicates, errors };
+    return { imported, updated, duplicates, errors };
   }
 
   /** Replaces a known state with new contents (a local update). */
@@ -140,4 +161,9 @@ export class MemoryProvider implements StateProvider {
   private emit(change: ProviderChange): void {
     for (const listener of this.listeners) listener(change);
   }
+}
+
+/** Field-by-field equality through the JSON form (addresses and peers included). */
+function sameState(a: State, b: State): boolean {
+  return JSON.stringify(stateToJson(a)) === JSON.stringify(stateToJson(b));
 }

@@ -74,6 +74,7 @@ const HINTS: ReadonlyArray<readonly [string, string, string]> = [
   ["setsockopt(IP_ADD_MEMBERSHIP", "EADDRINUSE", "the group is already joined on this interface"],
   ["setsockopt(IPV6_JOIN_GROUP", "ENODEV", "the interface does not exist or is down"],
   ["setsockopt(NETLINK_ADD_MEMBERSHIP", "EPERM", ROOT_ADMIN],
+  ["if_nametoindex(", "ENODEV", "no such interface (see `ip link`)"],
   ["bind(", "EADDRNOTAVAIL", "the address is not configured on this host"],
   ["bind(AF_NETLINK", "EPERM", ROOT_ADMIN],
   ["sendto(", "ENETUNREACH", "no route to the destination; is the interface up with an address?"],

@@ -42,8 +42,6 @@ function symbolTable(errnoSymbol: string) {
     close: { parameters: ["i32"], result: "i32" },
     // int poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);  -- on a worker thread
     poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
-    // the same poll(), called synchronously: only with timeout 0, to look without waiting
-    poll_now: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32" },
     // unsigned int if_nametoindex(const char *ifname);
     if_nametoindex: { parameters: ["buffer"], result: "u32" },
     // char *if_indextoname(unsigned int ifindex, char *ifname);

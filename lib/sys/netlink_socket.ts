@@ -3,17 +3,16 @@
  * only: message framing lives in lib/netlink. Register `fd` with the reactor
  * and call `receive()` until it returns undefined.
  */
-import { SysError } from "./errors.ts";
-import { platform, requireConstant } from "./platform/mod.ts";
+import { requireConstant } from "./platform/mod.ts";
 import { decodeSockaddrNl, encodeSockaddrNl } from "./sockaddr.ts";
 import {
   bindSocket,
   closeFd,
-  getIntOption,
   openSocket,
   receiveInto,
   sendTo,
   setIntOption,
+  setReceiveBuffer,
   socketName,
 } from "./syscalls.ts";
 
@@ -56,7 +55,7 @@ export class NetlinkSocket {
       requireConstant("SOCK_CLOEXEC");
     const fd = openSocket(requireConstant("AF_NETLINK"), type, protocol);
     try {
-      if (opts.rcvbuf !== undefined) setReceiveBufferOn(fd, opts.rcvbuf);
+      if (opts.rcvbuf !== undefined) setReceiveBuffer(fd, opts.rcvbuf);
       const label = `AF_NETLINK, protocol ${protocol}, groups 0x${(groups >>> 0).toString(16)}`;
       bindSocket(fd, encodeSockaddrNl(0, groups), label);
       const name = socketName(fd, encodeSockaddrNl().length);
@@ -121,7 +120,7 @@ export class NetlinkSocket {
   /** Sets the receive buffer; returns the size the kernel reports (it doubles the request). */
   setReceiveBuffer(bytes: number): number {
     this.#open("setReceiveBuffer");
-    return setReceiveBufferOn(this.fd, bytes);
+    return setReceiveBuffer(this.fd, bytes);
   }
 
   get closed(): boolean {
@@ -138,21 +137,4 @@ export class NetlinkSocket {
   #open(what: string): void {
     if (this.#closed) throw new Error(`netlink ${what}: socket ${this.fd} is closed`);
   }
-}
-
-/**
- * SO_RCVBUFFORCE ignores net.core.rmem_max but needs CAP_NET_ADMIN; without
- * it (EPERM) or on a platform without it, SO_RCVBUF gives what the cap allows.
- */
-function setReceiveBufferOn(fd: number, bytes: number): number {
-  if (platform().constants.SO_RCVBUFFORCE !== undefined) {
-    try {
-      setIntOption(fd, "SOL_SOCKET", "SO_RCVBUFFORCE", bytes);
-      return getIntOption(fd, "SOL_SOCKET", "SO_RCVBUF");
-    } catch (error) {
-      if (!(error instanceof SysError) || error.code !== "EPERM") throw error;
-    }
-  }
-  setIntOption(fd, "SOL_SOCKET", "SO_RCVBUF", bytes);
-  return getIntOption(fd, "SOL_SOCKET", "SO_RCVBUF");
 }

@@ -24,6 +24,7 @@ import {
   sendTo,
   setIntOption,
   setOption,
+  setReceiveBuffer,
 } from "./syscalls.ts";
 
 export interface RawSocketOptions {
@@ -44,6 +45,11 @@ export interface RawSocketOptions {
   readonly multicastLoop?: boolean;
   /** IPv4 TOS (0x10, IPTOS_LOWDELAY). IPv6 sockets keep traffic class 0, as the 5.4 kernel did. */
   readonly tos?: number;
+  /**
+   * Receive buffer in bytes (SO_RCVBUFFORCE, else SO_RCVBUF up to
+   * net.core.rmem_max); the kernel default (~208 KiB) drops bursts.
+   */
+  readonly receiveBuffer?: number;
 }
 
 export interface ReceivedPacket {
@@ -160,6 +166,7 @@ export class RawIPv4Socket extends RawSocket {
       setIntOption(fd, "IPPROTO_IP", "IP_TOS", options.tos ?? 0x10);
       setIntOption(fd, "IPPROTO_IP", "IP_MULTICAST_TTL", options.multicastTtl ?? 255);
       setIntOption(fd, "IPPROTO_IP", "IP_MULTICAST_LOOP", options.multicastLoop ? 1 : 0);
+      if (options.receiveBuffer !== undefined) setReceiveBuffer(fd, options.receiveBuffer);
       if (options.device !== undefined) {
         ifindex = interfaceIndex(options.device);
         bindToDevice(fd, options.device);

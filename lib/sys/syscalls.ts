@@ -141,3 +141,22 @@ export function interfaceIndex(name: string): number {
   if (index === 0) throwErrno(`if_nametoindex("${name}")`);
   return index;
 }
+
+/**
+ * Sets the socket's receive buffer to `bytes` and returns what the kernel
+ * granted. SO_RCVBUFFORCE ignores net.core.rmem_max but needs CAP_NET_ADMIN;
+ * without it (EPERM) or on a platform without it, SO_RCVBUF gives what the
+ * cap allows.
+ */
+export function setReceiveBuffer(fd: number, bytes: number): number {
+  if (platform().constants.SO_RCVBUFFORCE !== undefined) {
+    try {
+      setIntOption(fd, "SOL_SOCKET", "SO_RCVBUFFORCE", bytes);
+      return getIntOption(fd, "SOL_SOCKET", "SO_RCVBUF");
+    } catch (error) {
+      if (!(error instanceof SysError) || error.code !== "EPERM") throw error;
+    }
+  }
+  setIntOption(fd, "SOL_SOCKET", "SO_RCVBUF", bytes);
+  return getIntOption(fd, "SOL_SOCKET", "SO_RCVBUF");
+}

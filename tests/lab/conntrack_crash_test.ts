@@ -20,6 +20,7 @@ import {
   waitBoth,
 } from "./fixtures/ct_topology.ts";
 import {
+  explain,
   nextRetransmission,
   phaseReport,
   printReport,
@@ -60,7 +61,7 @@ labTest(
     await sleep(1_000);
     const forwardedByA = (await forwardedPackets(net.fwa)) - forwardedBefore;
 
-    const result = await stopFlows(flows);
+    const result = await stopFlows(flows).catch((e) => explain(e, pair));
     const phases = [
       phaseReport("crash of A → B", result, crashAt, backAt, takeoverMs),
       phaseReport("A back, preempts", result, backAt, Date.now(), preemptMs),

@@ -15,7 +15,13 @@ import {
   stopFlows,
   waitBoth,
 } from "./fixtures/ct_topology.ts";
-import { phaseReport, printReport, startPair, waitRecovered } from "./fixtures/ct_failover.ts";
+import {
+  explain,
+  phaseReport,
+  printReport,
+  startPair,
+  waitRecovered,
+} from "./fixtures/ct_failover.ts";
 
 labTest(
   "conntrack failover: SIGTERM on A, B carries TCP (lines + bulk), UDP and ICMP at once; A returns",
@@ -48,13 +54,7 @@ labTest(
     await sleep(1_000);
     const aCarried = (await forwardedPackets(net.fwa)) - forwardedByA;
 
-    console.log(JSON.stringify({ stopAt, backAt, now: Date.now() }));
-    const result = await stopFlows(flows).catch(async (e) => {
-      console.log(pair.a.log(), "\n-----B-----\n", b.log());
-      console.log(await net.fwa.run(["conntrack", "-L"]), await net.fwb.run(["conntrack", "-L"]));
-      console.log(await net.fwa.run(["nft", "list", "ruleset"]));
-      throw e;
-    });
+    const result = await stopFlows(flows).catch((e) => explain(e, pair));
     const phases = [
       phaseReport("SIGTERM on A → B", result, stopAt, backAt, takeoverMs),
       phaseReport("A back, preempts", result, backAt, Date.now(), preemptMs),

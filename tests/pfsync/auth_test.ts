@@ -23,7 +23,7 @@ function sealedInsert(key = KEY, now = 1_000) {
   return sender.take()[0].bytes;
 }
 
-Deno.test("PfsyncAuth.seal() appends magic, key id, sequence and HMAC after the records", () => {
+Deno.test("PfsyncAuth.seal() appends magic, sender id (0 when not given), sequence and HMAC after the records", () => {
   const bytes = sealedInsert();
   assertEquals(bytes.length, 228 + AUTH_TRAILER_SIZE);
   assertEquals(toHex(bytes.subarray(0, 228)), toHex(fromHex(dump(V5))), "records unchanged");
@@ -85,6 +85,24 @@ Deno.test("PfsyncAuth sequences increase per packet and per peer independently",
   assertEquals(verifier.verify(b, 228, "192.0.2.1"), "ok");
   assertEquals(verifier.verify(a, 228, "192.0.2.1"), "replay", "older sequence from the same peer");
   assertEquals(verifier.verify(a, 228, "192.0.2.3"), "ok", "another peer has its own window");
+});
+
+Deno.test("PfsyncAuth with sender ids: replays from any address and reflections of our own packets are refused", () => {
+  const seal = (auth: PfsyncAuth) =>
+    auth.seal(
+      encodeFrame({ action: PFSYNC_ACT_INS, records: [V5_STATE] }, AUTH_TRAILER_SIZE),
+      228,
+    );
+  const a = new PfsyncAuth({ key: KEY, mode: "required", now: () => 5, senderId: 0x0a000001 });
+  const first = seal(a);
+  assertEquals(toHex(first.subarray(228, 236)), "505341310a000001", "magic, sender id");
+  const second = seal(a);
+  const b = new PfsyncAuth({ key: KEY, mode: "required", senderId: 0x0a000002 });
+  assertEquals(b.verify(second, 228, "192.0.2.1"), "ok");
+  assertEquals(b.verify(first, 228, "192.0.2.99"), "replay", "older sequence, another source");
+  assertEquals(b.verify(second, 228, "192.0.2.99"), "replay", "same packet, another source");
+  assertEquals(a.verify(seal(a), 228, "192.0.2.99"), "replay", "our own packet reflected back");
+  assertEquals(a.verify(seal(b), 228, "192.0.2.2"), "ok");
 });
 
 Deno.test("parseAuthKey() takes hex files as hex, other files as bytes, and refuses short keys", () => {

@@ -72,6 +72,20 @@ Deno.test("MemoryProvider.update() replaces a known state as a local change", as
   assertEquals(events, ["update:local"]);
 });
 
+Deno.test("MemoryProvider.importLines() updates a state named by (id, creator id), once per change", async () => {
+  const { table, provider } = await setup();
+  provider.importLines(JSON.stringify(stateToJson(V5_STATE)));
+  const events: string[] = [];
+  table.on((e) => events.push(`${e.type}:${e.origin === "local" ? "local" : "peer"}`));
+  const moved = { ...V5_STATE, src: { ...V5_STATE.src, seqlo: V5_STATE.src.seqlo + 100 } };
+  const result = provider.importLines(
+    [stateToJson(moved), stateToJson(moved)].map((j) => JSON.stringify(j)).join("\n"),
+  );
+  assertEquals([result.imported, result.updated, result.duplicates], [0, 1, 1]);
+  assertEquals(table.get(V5_STATE)?.src.seqlo, V5_STATE.src.seqlo + 100);
+  assertEquals(events, ["update:local"]);
+});
+
 Deno.test("connectProvider() loads, forwards peer changes to apply(), and keeps failures for retry", async () => {
   const table = new StateTable({ now: () => 1_700_000_000_000 });
   const applied: string[] = [];

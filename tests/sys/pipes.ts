@@ -18,10 +18,6 @@ export function writeByte(fd: number, value = 0x2a): number {
   return Number(libc().write(fd, new Uint8Array([value]), 1n));
 }
 
-export function writeBytes(fd: number, values: number[]): number {
-  return Number(libc().write(fd, new Uint8Array(values), BigInt(values.length)));
-}
-
 /** Reads until EAGAIN; returns the bytes read. */
 export function drain(fd: number): number[] {
   const out: number[] = [];
@@ -33,18 +29,34 @@ export function drain(fd: number): number[] {
   }
 }
 
-/** True when `fd` is open in this process (Linux /proc). */
-export function isOpen(fd: number): boolean {
+/**
+ * What `fd` refers to (e.g. "pipe:[123]", from Linux /proc), or undefined
+ * when it is closed. Comparing targets, not just open/closed, keeps a check
+ * honest when the runtime reuses the number for something else at once.
+ */
+export function fdTarget(fd: number): string | undefined {
   try {
-    Deno.readLinkSync(`/proc/self/fd/${fd}`);
-    return true;
+    return Deno.readLinkSync(`/proc/self/fd/${fd}`);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
 export function closeQuietly(fd: number): void {
   libc().close(fd);
+}
+
+/** Waits until `condition()` holds (checked every 2 ms), or fails after `timeoutMs`. */
+export async function waitUntil(
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 2000,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(2);
+  }
 }
 
 export function delay(ms: number): Promise<void> {

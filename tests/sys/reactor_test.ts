@@ -1,7 +1,6 @@
 import { Reactor } from "../../lib/sys/reactor.ts";
 import { assert, assertEquals, assertRejects } from "../helpers/assert.ts";
-import { libc } from "../../lib/sys/libc.ts";
-import { closeQuietly, delay, drain, isOpen, openPipe, writeByte, writeBytes } from "./pipes.ts";
+import { closeQuietly, delay, drain, fdTarget, openPipe, waitUntil, writeByte } from "./pipes.ts";
 
 /** Resolves on the next readable callback of `fd`, draining it. */
 function nextRead(reactor: Reactor, fd: number): Promise<number[]> {
@@ -21,7 +20,7 @@ Deno.test("Reactor.add() calls back when the fd turns readable, and remove() sto
   const loop = reactor.run();
   try {
     writeByte(pipe.write, 1);
-    await delay(30);
+    await waitUntil(() => seen.length > 0, "the first callback");
     assertEquals(seen, [1]);
     reactor.remove(pipe.read);
     writeByte(pipe.write, 2);
@@ -46,7 +45,7 @@ Deno.test("Reactor.add() during a pending poll takes effect without another even
     const started = performance.now();
     const got = await nextRead(reactor, pipe.read);
     assertEquals(got, [7]);
-    assert(performance.now() - started < 100, "callback within 100 ms");
+    assert(performance.now() - started < 250, "callback within 250 ms");
   } finally {
     await reactor.close();
     await loop;
@@ -64,7 +63,8 @@ Deno.test("Reactor.run() does not poll again while idle", async () => {
     await delay(300);
     assertEquals(reactor.polls, before, "no poll() returned while nothing happened");
     reactor.wake();
-    await delay(30);
+    await waitUntil(() => reactor.polls > before, "the woken poll() to return");
+    await delay(50);
     assertEquals(reactor.polls, before + 1, "one wake-up, one poll() return");
   } finally {
     await reactor.close();
@@ -90,7 +90,7 @@ Deno.test("Reactor.stop() settles run() and the in-flight poll; run() can start 
     await delay(20);
     assertEquals(calls, 0, "no callbacks while stopped");
     const second = reactor.run();
-    await delay(30);
+    await waitUntil(() => calls > 0, "the callback after restart");
     assertEquals(calls, 1, "the pending byte is seen after restart");
     await reactor.stop();
     await second;
@@ -112,6 +112,7 @@ Deno.test("Reactor.close() closes every registered fd exactly once", async () =>
       closeQuietly(owned.read);
     },
   };
+  const targets = [plain.read, owned.read, plain.write].map(fdTarget);
   reactor.add(plain.read, () => drain(plain.read));
   reactor.add(socketLike, () => drain(owned.read));
   const loop = reactor.run();
@@ -119,10 +120,11 @@ Deno.test("Reactor.close() closes every registered fd exactly once", async () =>
   await reactor.close();
   await loop;
   await reactor.close();
-  assert(!isOpen(plain.read), "plain fd closed");
-  assert(!isOpen(owned.read), "object's fd closed");
+  assert(targets.every((t) => t?.startsWith("pipe:")), `pipes before: ${targets}`);
+  assert(fdTarget(plain.read) !== targets[0], "plain fd closed");
+  assert(fdTarget(owned.read) !== targets[1], "object's fd closed");
   assertEquals(ownedCloses, 1);
-  assert(isOpen(plain.write), "unregistered fds are left alone");
+  assertEquals(fdTarget(plain.write), targets[2], "unregistered fds are left alone");
   assertEquals(reactor.size, 0);
   closeQuietly(plain.write);
   closeQuietly(owned.write);
@@ -153,7 +155,7 @@ Deno.test("Reactor reports and drops an fd closed behind its back (POLLNVAL)", a
   closeQuietly(pipe.read);
   const loop = reactor.run();
   try {
-    await delay(30);
+    await waitUntil(() => invalid.length > 0, "onInvalid");
     assertEquals(invalid, [pipe.read]);
     assertEquals(reactor.size, 0);
   } finally {
@@ -183,31 +185,6 @@ Deno.test("Reactor.add() refuses an fd twice and any fd after close()", async ()
   }
   assert(error.includes("closed"), error);
   closeQuietly(pipe.write);
-});
-
-Deno.test("Reactor keeps serving a still-readable fd on this thread without another waiting poll", async () => {
-  const reactor = new Reactor();
-  const pipe = openPipe();
-  const seen: number[] = [];
-  const one = new Uint8Array(1);
-  reactor.add(pipe.read, () => {
-    // read a single byte per call, so the fd stays readable until the third
-    if (Number(libc().read(pipe.read, one, 1n)) === 1) seen.push(one[0]);
-  });
-  const loop = reactor.run();
-  try {
-    await delay(20);
-    const before = reactor.polls;
-    writeBytes(pipe.write, [1, 2, 3]);
-    await delay(30);
-    assertEquals(seen, [1, 2, 3]);
-    assertEquals(reactor.polls, before + 1, "one waiting poll, the rest synchronous");
-  } finally {
-    await reactor.close();
-    await loop;
-    closeQuietly(pipe.read);
-    closeQuietly(pipe.write);
-  }
 });
 
 Deno.test("Reactor lets timers run while an fd stays readable (no starvation)", async () => {

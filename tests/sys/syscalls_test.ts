@@ -88,5 +88,8 @@ Deno.test("setIntOption() failure names the option and value", () => {
 Deno.test("interfaceIndex() finds lo and names an unknown interface", () => {
   assertEquals(interfaceIndex("lo"), 1);
   const error = assertThrows(() => interfaceIndex("nosuch0"), SysError);
-  assertEquals(error.message, 'if_nametoindex("nosuch0"): ENODEV (No such device)');
+  assertEquals(
+    error.message,
+    'if_nametoindex("nosuch0"): ENODEV (No such device): no such interface (see `ip link`)',
+  );
 });

@@ -32,6 +32,7 @@ export {
   type ToStateContext,
 } from "./mapping.ts";
 export {
+  bootEpoch,
   ConntrackProvider,
   type ConntrackProviderOptions,
   type PortPurpose,

@@ -44,7 +44,12 @@ export interface ReactorPort {
 export interface ConntrackProviderOptions extends ToCtOptions {
   /** This agent's 32-bit node id (pfsync creatorid). */
   readonly creatorId: number;
-  /** High half of LX1 ids; default: start time in seconds. */
+  /**
+   * High half of LX1 ids; default: 32 bits of the kernel's boot id, so an
+   * agent restart (kernel table kept) gives every entry the id it had —
+   * peers that carried the flows meanwhile then update the same states
+   * instead of colliding on the flow — and a reboot (table gone) new ones.
+   */
   readonly epoch?: number;
   readonly filter?: ConntrackFilter;
   readonly reactor: ReactorPort;
@@ -70,6 +75,18 @@ const GROUPS = (1 << (NFNLGRP_CONNTRACK_NEW - 1)) | (1 << (NFNLGRP_CONNTRACK_UPD
 const MAX_EVENT_BUFFER = 256 * 1024 * 1024;
 const EVENTS_PER_WAKEUP = 512;
 const DEFAULT_SWEEP_MS = 30_000;
+
+/** The first 32 bits of /proc/sys/kernel/random/boot_id (a UUID per boot), if readable. */
+export function bootEpoch(
+  read: (path: string) => string = Deno.readTextFileSync,
+): number | undefined {
+  try {
+    const hex = read("/proc/sys/kernel/random/boot_id").replace(/[^0-9a-f]/gi, "").slice(0, 8);
+    return hex.length === 8 ? parseInt(hex, 16) >>> 0 : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function defaultOpen(_purpose: PortPurpose, groups: number, rcvbuf?: number): NetlinkPort {
   return NetlinkSocket.open(NETLINK_NETFILTER, groups, rcvbuf ? { rcvbuf } : {});
@@ -97,7 +114,7 @@ export class ConntrackProvider implements StateProvider {
     const now = options.now ?? Date.now;
     this.#mirror = new SyncMirror({
       creatorId: options.creatorId,
-      epoch: options.epoch ?? Math.floor(now() / 1000),
+      epoch: options.epoch ?? bootEpoch() ?? Math.floor(now() / 1000),
       filter: options.filter ?? DEFAULT_FILTER,
       now,
       refreshSlackSeconds: options.refreshSlackSeconds ?? 10,

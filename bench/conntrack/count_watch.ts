@@ -1,0 +1,31 @@
+/**
+ * Runs inside a namespace and watches its conntrack table fill:
+ *
+ *   deno run -A bench/conntrack/count_watch.ts TARGET [TIMEOUT_MS]
+ *
+ * Prints {"ready":…,"count":n} once it polls, then {"reached":wall-ms,"count":n}
+ * when net.netfilter.nf_conntrack_count (this namespace's table size) first
+ * reaches TARGET — or {"timeout":…,"count":n} — and exits. Reading the
+ * sysctl every 2 ms costs far less than spawning `conntrack -C` in a loop,
+ * so the figure is the table's, not the poller's.
+ */
+const PATH = "/proc/sys/net/netfilter/nf_conntrack_count";
+const target = Number(Deno.args[0]);
+const timeoutMs = Number(Deno.args[1] ?? 120_000);
+const count = () => Number(Deno.readTextFileSync(PATH).trim());
+
+console.log(JSON.stringify({ ready: Date.now(), count: count() }));
+const deadline = Date.now() + timeoutMs;
+for (;;) {
+  const n = count();
+  const now = Date.now();
+  if (n >= target) {
+    console.log(JSON.stringify({ reached: now, count: n }));
+    break;
+  }
+  if (now > deadline) {
+    console.log(JSON.stringify({ timeout: now, count: n }));
+    break;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 2));
+}
