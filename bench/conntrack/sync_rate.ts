@@ -172,7 +172,9 @@ async function pfsyncdRun(n: number, file: string): Promise<SyncRun> {
     }, { timeoutMs: 30_000, message: "pfsyncd bulk exchange at start" });
     const beforeA = procFigures(agentA.proc.pid);
     const beforeB = procFigures(agentB.proc.pid);
-    const m = await measure(a, b, file, n, 90_000);
+    const m = await measure(a, b, file, n, 90_000).catch((error) => {
+      throw new Error(`${error.message}\n--- A ---\n${agentA.log()}\n--- B ---\n${agentB.log()}`);
+    });
     await sleep(200);
     const status = await agentB.status();
     const ct = status.conntrack ?? {};

@@ -200,7 +200,7 @@ export class Agent {
     const sync = interfaces.find((i) => i.name === config.pfsync.syncif);
     const log = this.logger.child({ component: "conntrack" });
     const ct = config.conntrack;
-    return new ConntrackProvider({
+    const provider = new ConntrackProvider({
       creatorId: hostId,
       reactor: this.reactor,
       filter: buildFilter({
@@ -221,6 +221,18 @@ export class Agent {
           ? log.warning(message)
           : log.info(message),
     });
+    // Kernel events enter the table outside pfsync's own calls, so its flush timer must be
+    // armed for them (as `states import` does): once per batch, after the table has them.
+    let poking = false;
+    provider.onChange(() => {
+      if (poking) return;
+      poking = true;
+      queueMicrotask(() => {
+        poking = false;
+        this.pfsync?.poke();
+      });
+    });
+    return provider;
   }
 
   status(): StatusResult {

@@ -12,6 +12,7 @@ import { registerResync } from "./resync.ts";
 import { registerMaintenance } from "./maintenance.ts";
 import { registerReload } from "./reload.ts";
 import { registerDecode } from "./decode.ts";
+import { registerDemo } from "./demo.ts";
 
 /**
  * One registration function a command, in the order `pfsyncd help` lists them.
@@ -29,6 +30,7 @@ const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerMaintenance,
   registerReload,
   registerDecode,
+  registerDemo,
 ];
 
 export function buildProgram(): Command {

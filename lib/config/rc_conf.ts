@@ -252,7 +252,8 @@ class RcParser {
     while (this.i < t.length && t[this.i] !== '"') {
       const c = t[this.i];
       if (c === "\\" && t[this.i + 1] === "\n") this.i += 2;
-      else if (c === "\\" && '"\\$`'.includes(t[this.i + 1] ?? "")) {
+      // (`?? "\n"`, not `?? ""`: every string includes "", so a backslash at EOF pushed undefined.)
+      else if (c === "\\" && '"\\$`'.includes(t[this.i + 1] ?? "\n")) {
         push(t[this.i + 1], this.i + 1);
         this.i += 2;
       } else if (c === "$") this.dollar(r, push);

@@ -4,7 +4,7 @@
  * schema (yaml_schema.ts) checks the shape, and each zod issue is placed at
  * the node its path names (or at the map that lacks a required key).
  */
-import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
+import { type Document, isMap, isScalar, LineCounter, type Node, parseDocument, visit } from "yaml";
 import type { z } from "zod";
 import { parseCidr } from "../net/address.ts";
 import { protoName, protoNumber } from "../state/types.ts";
@@ -60,7 +60,13 @@ export function parseYamlConfig(
   sink: DiagnosticSink,
 ): ConfigLayer | undefined {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // logLevel "error": the package's own warnings would go to stderr without file:line.
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+    logLevel: "error",
+  });
   const at = (offset: number): SourceRef => {
     const { line, col } = lines.linePos(offset);
     return { file, line, column: col };
@@ -85,13 +91,41 @@ export function parseYamlConfig(
     return nodeAt(path);
   };
 
-  const data = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    data = doc.toJS() ?? {};
+  } catch (error) {
+    // An alias to an anchor not yet defined (or to its own node) parses but cannot resolve.
+    if (!(error instanceof Error)) throw error;
+    sink.error(aliasAt(doc, error.message, at) ?? at(0), error.message.split("\n")[0]);
+    return undefined;
+  }
   const parsed = yamlSchema.safeParse(data);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) reportIssue(issue, data, nodeAt, keyAt, sink);
     return undefined;
   }
   return toLayer(parsed.data, nodeAt, sink);
+}
+
+/** Where the alias an error message names is (else the first alias), for one that cannot resolve. */
+function aliasAt(
+  doc: Document,
+  message: string,
+  at: (offset: number) => SourceRef,
+): SourceRef | undefined {
+  let first: SourceRef | undefined;
+  let named: SourceRef | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (!node.range) return undefined;
+      first ??= at(node.range[0]);
+      if (!message.endsWith(`: ${node.source}`)) return undefined;
+      named = at(node.range[0]);
+      return visit.BREAK;
+    },
+  });
+  return named ?? first;
 }
 
 function reportIssue(

@@ -120,8 +120,12 @@ export function renderStatus(status: StatusResult): string {
   }
   const { pfsync } = status;
   const syncif = pfsync.syncif ? `syncif: ${pfsync.syncif} ` : "";
-  const peer = pfsync.syncpeer ?? PFSYNC_DEFAULT_PEER;
-  out.push(`pfsync: ${syncif}syncpeer: ${peer} maxupd: ${pfsync.maxupd}`);
+  if (pfsync.syncif === null && pfsync.syncpeer === null) {
+    out.push(`pfsync: off maxupd: ${pfsync.maxupd}`);
+  } else {
+    const peer = pfsync.syncpeer ?? PFSYNC_DEFAULT_PEER;
+    out.push(`pfsync: ${syncif}syncpeer: ${peer} maxupd: ${pfsync.maxupd}`);
+  }
   out.push(renderBulk(pfsync.bulk));
   out.push(...renderDemotion(status.demotion));
   out.push(`states: ${status.states.count}`);

@@ -46,14 +46,32 @@ export function rcConf(fw: DemoFirewall): string {
 
 export const SYSCTL_CONF = "# sysctl.conf (see rc/sysctl.conf.example)\nnet.inet.carp.preempt=1\n";
 
-export function yaml(fw: DemoFirewall, dir: string): string {
+export function yaml(fw: DemoFirewall, dir: string, provider = "memory"): string {
   return [
     `# pfsyncd.yaml of ${fw.label} (see rc/pfsyncd.yaml.example)`,
     `hostid: ${fw.hostid}`,
-    "provider: memory",
+    `provider: ${provider}`,
     `control: ${dir}/${fw.label}.sock`,
     `pidfile: ${dir}/${fw.label}.pid`,
     "log: {level: info, format: text}",
     "",
   ].join("\n");
 }
+
+/** TCP port of the demo's echo server. */
+export const FLOW_PORT = 7000;
+
+/**
+ * The firewalls' forwarding rules in conntrack mode: established and related
+ * traffic passes, new connections only from inside, everything else is
+ * dropped. With nf_conntrack_tcp_loose=0 a connection whose state a firewall
+ * lacks dies there, so surviving the failover proves the states were synced.
+ */
+export const NFT_RULESET = `table inet pfsyncd_demo {
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    ct state new iifname "eth0" accept
+  }
+}
+`;

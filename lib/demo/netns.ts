@@ -19,7 +19,11 @@ function runSync(argv: readonly string[]): CommandResult {
   const [program, ...args] = argv;
   try {
     const out = new Deno.Command(program, { args, stdout: "piped", stderr: "piped" }).outputSync();
-    return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
   } catch (error) {
     return { code: 127, stdout: "", stderr: `${program}: ${(error as Error).message}` };
   }
@@ -30,7 +34,11 @@ async function run(argv: readonly string[]): Promise<CommandResult> {
   try {
     const out = await new Deno.Command(program, { args, stdout: "piped", stderr: "piped" })
       .output();
-    return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
   } catch (error) {
     return { code: 127, stdout: "", stderr: `${program}: ${(error as Error).message}` };
   }

@@ -178,6 +178,8 @@ function decodeStatus(message: NlMessage, what: string, littleEndian: boolean): 
     throw new DecodeError("badlen", `${what} without its int32 status`, message.offset);
   }
   const status = viewOf(message.payload).getInt32(0, littleEndian);
+  // The kernel sends 0 or -errno; anything positive is not a status.
+  if (status > 0) throw new DecodeError("badval", `${what} status ${status} > 0`, message.offset);
   return status === 0 ? 0 : -status;
 }
 
@@ -191,7 +193,8 @@ function decodeError(message: NlMessage, littleEndian: boolean): NlReply {
   }
   // TLVs follow the echoed request: only its header when CAPPED, else all of it.
   const echoed = (message.header.flags & NLM_F_CAPPED) !== 0 ? NLMSG_HDRLEN : request.length;
-  const start = Math.min(p.length, 4 + align4(echoed));
+  // Not align4: nlmsg_len of the echo is an untrusted u32, beyond int32 bit arithmetic.
+  const start = Math.min(p.length, 4 + Math.ceil(echoed / 4) * 4);
   const ext = decodeAttributes(p, EXT_ACK_TABLE, {
     start,
     littleEndian,

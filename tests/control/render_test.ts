@@ -61,11 +61,12 @@ Deno.test("renderStatus() prints ifconfig, bulk, demotion and netstat -s section
   assertEquals(renderStatus(sampleStatus()), expected);
 });
 
-Deno.test("renderStatus() pfsync line: syncif omitted when unset, syncpeer shown when set", () => {
+Deno.test("renderStatus() pfsync line: syncif omitted when unset, syncpeer shown when set, off when neither", () => {
   const table: [Partial<StatusResult["pfsync"]>, string][] = [
     [{}, "pfsync: syncif: eth2 syncpeer: 224.0.0.240 maxupd: 128"],
     [{ syncpeer: "192.0.2.2", maxupd: 64 }, "pfsync: syncif: eth2 syncpeer: 192.0.2.2 maxupd: 64"],
-    [{ syncif: null }, "pfsync: syncpeer: 224.0.0.240 maxupd: 128"],
+    [{ syncif: null, syncpeer: "192.0.2.2" }, "pfsync: syncpeer: 192.0.2.2 maxupd: 128"],
+    [{ syncif: null }, "pfsync: off maxupd: 128"],
   ];
   for (const [change, line] of table) {
     const status = sampleStatus();

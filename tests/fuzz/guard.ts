@@ -22,6 +22,8 @@ export interface FuzzOptions {
   readonly keep?: number;
   /** Time allowed for a worker to load its modules before the first input. */
   readonly startupMs?: number;
+  /** A module URL exporting TARGETS, instead of targets/mod.ts (the harness's own tests). */
+  readonly module?: string;
 }
 
 export interface FuzzReport {
@@ -37,8 +39,34 @@ export interface FuzzReport {
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
 
+/**
+ * Live workers, reused from one range (and target) to the next: starting a
+ * worker costs more than a short run (under `deno test` its modules are
+ * type-checked on every start). A worker that hung is terminated, never reused.
+ */
+export class WorkerPool {
+  readonly #idle: Worker[] = [];
+  #closed = false;
+
+  acquire(): Worker {
+    if (this.#closed) throw new Error("fuzz worker pool is closed");
+    return this.#idle.pop() ?? new Worker(WORKER_URL, { type: "module" });
+  }
+
+  release(worker: Worker): void {
+    if (this.#closed) worker.terminate();
+    else this.#idle.push(worker);
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const w of this.#idle.splice(0)) w.terminate();
+  }
+}
+
 /** Runs [start, end) in one worker; on a hang, reports it and resumes after it. */
 async function guardedRange(
+  pool: WorkerPool,
   target: string,
   start: number,
   end: number,
@@ -54,7 +82,7 @@ async function guardedRange(
     const shared = new SharedArrayBuffer(8 + MAX_INPUT);
     const words = new Int32Array(shared, 0, 2);
     Atomics.store(words, 0, -1);
-    const worker = new Worker(WORKER_URL, { type: "module" });
+    const worker = pool.acquire();
     const outcome = await new Promise<
       { type: "done"; result: RangeResult } | { type: "hang"; index: number; input: Uint8Array }
     >((resolve, reject) => {
@@ -87,7 +115,7 @@ async function guardedRange(
       }, Math.max(10, Math.min(250, (options.hangMs ?? 5_000) / 5)));
       worker.onmessage = (event) => {
         clearInterval(timer);
-        worker.terminate();
+        pool.release(worker);
         if (event.data.type === "done") resolve(event.data);
         else reject(new Error(`fuzz worker for ${target}: ${event.data.message}`));
       };
@@ -104,6 +132,7 @@ async function guardedRange(
         end,
         slowMs: options.slowMs ?? 1_000,
         keep: options.keep ?? 10,
+        module: options.module,
         shared,
       };
       worker.postMessage(request);
@@ -134,8 +163,28 @@ async function guardedRange(
   return { inputs, outcomes, failures, moreFailures: more, elapsedMs };
 }
 
-/** Fuzzes one target with `count` inputs, split over `workers` workers. */
-export async function fuzzTarget(target: string, options: FuzzOptions): Promise<FuzzReport> {
+/**
+ * Fuzzes one target with `count` inputs, split over `workers` workers, from
+ * `pool` when given (the caller closes it), else from a pool of its own.
+ */
+export async function fuzzTarget(
+  target: string,
+  options: FuzzOptions,
+  pool?: WorkerPool,
+): Promise<FuzzReport> {
+  const own = pool ? undefined : new WorkerPool();
+  try {
+    return await fuzzWith(pool ?? own!, target, options);
+  } finally {
+    own?.close();
+  }
+}
+
+async function fuzzWith(
+  pool: WorkerPool,
+  target: string,
+  options: FuzzOptions,
+): Promise<FuzzReport> {
   const workers = Math.max(1, Math.min(options.workers ?? 1, options.count));
   const started = performance.now();
   const per = Math.ceil(options.count / workers);
@@ -143,7 +192,7 @@ export async function fuzzTarget(target: string, options: FuzzOptions): Promise<
   for (let w = 0; w < workers; w++) {
     const start = w * per;
     const end = Math.min(options.count, start + per);
-    if (start < end) ranges.push(guardedRange(target, start, end, options));
+    if (start < end) ranges.push(guardedRange(pool, target, start, end, options));
   }
   const results = await Promise.all(ranges);
   const outcomes: Record<string, number> = {};

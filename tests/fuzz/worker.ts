@@ -5,7 +5,7 @@
  */
 /// <reference lib="deno.worker" />
 import { runRange } from "./runner.ts";
-import { TARGETS } from "./targets/mod.ts";
+import type { FuzzTarget } from "./target.ts";
 
 export interface WorkerRequest {
   readonly target: string;
@@ -14,6 +14,8 @@ export interface WorkerRequest {
   readonly end: number;
   readonly slowMs: number;
   readonly keep: number;
+  /** A module exporting TARGETS to use instead of the registry (the harness's own tests). */
+  readonly module?: string;
   /** Int32 [0] = index of the input running, [1] = its length; bytes from 8. */
   readonly shared: SharedArrayBuffer;
 }
@@ -22,8 +24,13 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
   const request = event.data;
   const words = new Int32Array(request.shared, 0, 2);
   const bytes = new Uint8Array(request.shared, 8);
-  const target = TARGETS[request.target];
   try {
+    // Loaded on demand: a harness test should not pay for every target's modules.
+    const url = request.module ?? new URL("./targets/mod.ts", import.meta.url).href;
+    const registry = (await import(url)).TARGETS as Record<string, FuzzTarget>;
+    // (import() caches modules, so a reused worker loads each registry once.)
+    const target = registry[request.target];
+    if (!target) throw new Error(`no fuzz target ${request.target}`);
     const result = await runRange(target, {
       seed: request.seed,
       start: request.start,

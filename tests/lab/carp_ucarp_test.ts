@@ -157,6 +157,12 @@ labTest("carp: pfsyncd master killed, ucarp backup takes over", async (lab) => {
 
 labTest("carp: with preemption pfsyncd (better) takes the role back from ucarp", async (lab) => {
   const net = await carpLan(lab);
+  const config = {
+    yaml: carpYaml(1, [{ vhid: 1, parent: "eth0", advskew: 0, pass: PASS, addresses: [VIP_CIDR] }]),
+    sysctl: "net.inet.carp.preempt=1\n",
+  };
+  const first = await startAgent(net.fw1, lab, config);
+  await first.waitForVhid(1, "MASTER", { timeoutMs: 3_000 });
   const ucarp = await startUcarp(net.fw2, lab, {
     iface: "eth0",
     srcip: net.addr.fw2,
@@ -166,14 +172,23 @@ labTest("carp: with preemption pfsyncd (better) takes the role back from ucarp",
     advskew: 100,
     preempt: true,
   });
-  await ucarp.waitForState("MASTER", 8_000);
-  assert((await net.fw2.addresses("eth0")).includes(VIP_CIDR), "ucarp's up-script added the VIP");
+  await waitFor(async () => (await first.status()).carpStats.opackets >= 2, { timeoutMs: 3_000 });
+  assertEquals(ucarp.state(), "BACKUP");
+
+  // pfsyncd leaves: its bow-out (advbase 255) is "too slow to be alive" for ucarp too.
+  const stoppedAt = performance.now();
+  assertEquals(await first.stop(), 0);
+  const ucarpAt = await ucarp.waitForState("MASTER", 5_000);
+  assert(
+    ucarpAt - stoppedAt < MASTER_DOWN_S * 1000 - 1_000,
+    `ucarp took over ${(ucarpAt - stoppedAt).toFixed(0)} ms after SIGTERM (bow-out)`,
+  );
+  await waitFor(async () => (await net.fw2.addresses("eth0")).includes(VIP_CIDR), {
+    message: "ucarp's up-script added the VIP",
+  });
 
   // pfsyncd returns: better advskew and net.inet.carp.preempt=1.
-  const agent = await startAgent(net.fw1, lab, {
-    yaml: carpYaml(1, [{ vhid: 1, parent: "eth0", advskew: 0, pass: PASS, addresses: [VIP_CIDR] }]),
-    sysctl: "net.inet.carp.preempt=1\n",
-  });
+  const agent = await startAgent(net.fw1, lab, { ...config, label: "pfsyncd-back" });
   await agent.waitForVhid(1, "MASTER", { timeoutMs: 5_000 });
   await ucarp.waitForState("BACKUP", 5_000);
   await waitFor(async () => !(await net.fw2.addresses("eth0")).includes(VIP_CIDR), {
@@ -183,8 +198,13 @@ labTest("carp: with preemption pfsyncd (better) takes the role back from ucarp",
   await waitFor(async () => (await agent.status()).carpStats.opackets >= 4, { timeoutMs: 6_000 });
   assertEquals((await agent.vhid(1)).state, "MASTER");
   assertEquals(ucarp.state(), "BACKUP");
-  assert(await pings(net.client, VIP), "the VIP answers from pfsyncd");
-  assertEquals(await neighbourMac(net.client, "eth0", VIP), await net.fw1.mac("eth0"));
+  assertEquals(ucarp.transitions(), ["BACKUP", "MASTER", "BACKUP"]);
+  const fw1Mac = await net.fw1.mac("eth0");
+  await waitFor(
+    async () =>
+      await pings(net.client, VIP) && (await neighbourMac(net.client, "eth0", VIP)) === fw1Mac,
+    { timeoutMs: 3_000, message: "client reaches the VIP on fw1" },
+  );
 }, { timeoutMs: 45_000 });
 
 labTest("carp: with preemption ucarp (better) takes the role back from pfsyncd", async (lab) => {

@@ -39,7 +39,16 @@ async function buildBundle(): Promise<void> {
   await Deno.mkdir(`${ROOT}dist`, { recursive: true });
   const tmp = `${ROOT}dist/.pfsyncd-${Deno.pid}.js`; // a .js name: deno bundle picks ESM by it
   const built = await runCommand(
-    [Deno.execPath(), "bundle", "--quiet", "--config", `${ROOT}deno.json`, "--output", tmp, `${ROOT}main.ts`],
+    [
+      Deno.execPath(),
+      "bundle",
+      "--quiet",
+      "--config",
+      `${ROOT}deno.json`,
+      "--output",
+      tmp,
+      `${ROOT}main.ts`,
+    ],
     { timeoutMs: 120_000 },
   );
   if (!built.success) throw new Error(`deno bundle failed:\n${built.stderr}`);

@@ -67,24 +67,33 @@ labTest(
       message: "forged packets counted on B",
     });
 
-    // Replayed: the captured packets re-sent with A's own source address
-    // (the injector takes 10.240.0.1), including the INS of the deleted state.
+    // Replayed from the injector's own address: B has seen these sequence
+    // numbers from A's sender id; A sees its own packets reflected back.
+    const replay1 = await inj.runDeno(INJECT, ["replay", pcap, "10.240.0.1"]);
+    assert(replay1.success, replay1.stderr);
+    const replayed = JSON.parse(replay1.stdout).sent as number;
+    assert(replayed >= 1, "the capture holds A's packets");
+    await waitFor(async () => {
+      const [a, b] = await badauth();
+      return a >= a0 + 2 + replayed && b >= b0 + 2 + replayed;
+    }, { timeoutMs: 5_000, message: "replays from another address counted on A and B" });
+
+    // Replayed with A's own source address (the injector takes 10.240.0.1).
+    // A's kernel drops packets claiming its own address; B counts them.
     await inj.delAddr("sync0", "10.240.0.99/24");
     await inj.addr("sync0", "10.240.0.1/24");
-    const replay = await inj.runDeno(INJECT, ["replay", pcap, "10.240.0.1"]);
-    assert(replay.success, replay.stderr);
-    const replayed = JSON.parse(replay.stdout).sent as number;
-    assert(replayed >= 1, "the capture holds A's packets");
-    await waitFor(async () => (await badauth())[1] >= b0 + 2 + replayed, {
+    const replay2 = await inj.runDeno(INJECT, ["replay", pcap, "10.240.0.1"]);
+    assert(replay2.success, replay2.stderr);
+    await waitFor(async () => (await badauth())[1] >= b0 + 2 + 2 * replayed, {
       timeoutMs: 5_000,
-      message: "replayed packets counted on B",
+      message: "spoofed replays counted on B",
     });
+    await new Promise((r) => setTimeout(r, 200));
     const [a1, b1] = await badauth();
     console.log(
-      `  forged 2, replayed ${replayed}: badauth on B +${b1 - b0}, on A +${a1 - a0}`,
+      `  forged 2, replayed ${replayed} × 2: badauth on B +${b1 - b0}, on A +${a1 - a0}`,
     );
-    assertEquals(b1 - b0, 2 + replayed);
-    // A hears them too: its own packets reflected back are replays as well.
+    assertEquals(b1 - b0, 2 + 2 * replayed);
     assertEquals(a1 - a0, 2 + replayed);
     assertEquals(await snapshot(), tables, "neither table changed");
     assert(!tables.b.includes(stateId(0)), "the deleted state stays deleted");

@@ -75,6 +75,8 @@ const GROUPS = (1 << (NFNLGRP_CONNTRACK_NEW - 1)) | (1 << (NFNLGRP_CONNTRACK_UPD
 const MAX_EVENT_BUFFER = 256 * 1024 * 1024;
 const EVENTS_PER_WAKEUP = 512;
 const DEFAULT_SWEEP_MS = 30_000;
+/** Peer states applied between two drains of the event socket (each queues one own event). */
+const APPLY_DRAIN_EVERY = 256;
 
 /** The first 32 bits of /proc/sys/kernel/random/boot_id (a UUID per boot), if readable. */
 export function bootEpoch(
@@ -107,6 +109,7 @@ export class ConntrackProvider implements StateProvider {
   #resyncTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  #appliedSinceDrain = 0;
   readonly #grace: number;
 
   constructor(options: ConntrackProviderOptions) {
@@ -211,6 +214,13 @@ export class ConntrackProvider implements StateProvider {
         continue;
       }
       for (const message of messages) {
+        // Our own injections come back as events: recognise them by the header's port id
+        // (rule 12) before decoding anything — a backup applying a bulk update sees one per state.
+        if (this.#isOwn(message.header.pid)) {
+          this.stats.events++;
+          this.stats.ownEvents++;
+          continue;
+        }
         let msg: CtMessage;
         try {
           msg = decodeCtNlMessage(message);
@@ -224,15 +234,14 @@ export class ConntrackProvider implements StateProvider {
     }
   }
 
+  #isOwn(pid: number): boolean {
+    return pid !== 0 && (pid === this.requests.port.portId || pid === this.dumps.port.portId);
+  }
+
   #event(msg: CtMessage): void {
     const kind = ctEventKind(msg);
     if (!kind) return;
     this.stats.events++;
-    const pid = msg.pid;
-    if (pid !== 0 && (pid === this.requests.port.portId || pid === this.dumps.port.portId)) {
-      this.stats.ownEvents++;
-      return;
-    }
     this.#emit(this.#mirror.event(kind, msg.entry));
   }
 
@@ -300,6 +309,13 @@ export class ConntrackProvider implements StateProvider {
     const result = this.applier.upsert(change.state, exists);
     if (result.outcome === "failed") throw new Error(result.error);
     this.#mirror.learn(key, change.state, stateTimeout(change.state) + this.#grace);
+    // Each create queues an event for us on the event socket. A bulk update applies states
+    // far faster than the reactor comes round, so empty it as we go: an overrun would cost a
+    // full resync dump, and the events of real local flows would wait behind ours.
+    if (this.#subscribed && ++this.#appliedSinceDrain >= APPLY_DRAIN_EVERY) {
+      this.#appliedSinceDrain = 0;
+      this.drainEvents(EVENTS_PER_WAKEUP);
+    }
   }
 
   /** Flows injected from peers that are still tracked. */

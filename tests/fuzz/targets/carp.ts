@@ -140,7 +140,10 @@ function sysctlsFor(block: number): CarpSysctls {
   }
 }
 
-function createHost(block: number): FuzzInstance {
+/** Test hook: runs between receive and the checks, to prove the checks catch a change. */
+export type CarpSabotage = (host: CarpHost, accepted: boolean) => void;
+
+export function createHost(block: number, sabotage?: CarpSabotage): FuzzInstance {
   const clock = new FakeClock();
   const host = new CarpHost(sysctlsFor(block), {
     ownAddresses: () => [OWN_V4],
@@ -184,7 +187,7 @@ function createHost(block: number): FuzzInstance {
       const before = {
         machines: host.vhosts.map((v) => v.machine),
         demotion: host.demotion,
-        stats: { ...host.stats },
+        stats: { ...host.stats } as Record<string, number>,
         effects: records.map((r) => r.sent.length + r.actions.length + r.hooks.length),
       };
       const family: Family = at === 40 ? 6 : 4;
@@ -203,6 +206,7 @@ function createHost(block: number): FuzzInstance {
       else {
         outcome = host.receive({ family: 4, ttl: 255, iface, source: PEER_V4, payload: carp });
       }
+      sabotage?.(host, outcome.kind === "accepted");
 
       let label: string;
       if (outcome.kind === "accepted") {
@@ -217,7 +221,12 @@ function createHost(block: number): FuzzInstance {
         label = outcome.kind === "dropped" ? outcome.counter : outcome.why;
         const allowed: Record<string, number> = { [family === 4 ? "ipackets" : "ipackets6"]: 1 };
         if (counter) allowed[counter] = (allowed[counter] ?? 0) + 1;
-        checkCounters(`dropped (${label})`, before.stats, host.stats, allowed);
+        checkCounters(
+          `dropped (${label})`,
+          before.stats,
+          { ...host.stats } as Record<string, number>,
+          allowed,
+        );
         host.vhosts.forEach((v, i) =>
           invariant(
             v.machine === before.machines[i],
@@ -245,5 +254,5 @@ export const carpTarget: FuzzTarget = {
   kind: "bytes",
   seeds,
   repair,
-  create: createHost,
+  create: (block) => createHost(block),
 };

@@ -37,7 +37,8 @@ import { checkCounters, stableJson, tableSnapshot } from "./snapshot.ts";
 
 const PEER = "192.0.2.2";
 const HOST_ID = 0x0a0a0a0a;
-const KEY = new TextEncoder().encode("pfsyncd fuzzing key, 32 bytes ..");
+export const PFSYNC_FUZZ_KEY = new TextEncoder().encode("pfsyncd fuzzing key, 32 bytes ..");
+const KEY = PFSYNC_FUZZ_KEY;
 
 let states: State[] | undefined;
 
@@ -114,7 +115,10 @@ interface Internals {
   receiver: { d: { auth?: { lastSeen: Map<string, bigint> } } };
 }
 
-function createEngine(block: number): FuzzInstance {
+/** Test hook: runs between receive and the checks, to prove the checks catch a change. */
+export type PfsyncSabotage = (table: StateTable, engine: PfsyncEngine, accepted: boolean) => void;
+
+export function createEngine(block: number, sabotage?: PfsyncSabotage): FuzzInstance {
   let now = 1_000_000;
   const table = new StateTable({ now: () => now });
   const s = corpusStates();
@@ -173,6 +177,7 @@ function createEngine(block: number): FuzzInstance {
       const verdict = datagram
         ? engine.receiveDatagram(input, true)
         : engine.receive({ ttl: 255, onSyncInterface: true, source: PEER }, input);
+      sabotage?.(table, engine, verdict.accepted);
 
       if (verdict.accepted) {
         invariant(pure === "ok", `accepted, yet decodeFrame() says ${pure}`);
@@ -228,7 +233,7 @@ export const pfsyncTarget: FuzzTarget = {
     return [...all, ...wrapped, fromHex(dump(V7))];
   },
   repair,
-  create: createEngine,
+  create: (block) => createEngine(block),
 };
 
 /** The pure codec alone, at full speed. */

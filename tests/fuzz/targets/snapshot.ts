@@ -14,6 +14,20 @@ export function stableJson(value: unknown): string {
   });
 }
 
+/** Like stableJson, with object keys sorted: for values whose key order carries no meaning. */
+export function canonicalJson(value: unknown): string {
+  return stableJson(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== "object" || value instanceof Uint8Array) return value;
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0
+  );
+  return Object.fromEntries(entries.map(([k, v]) => [k, sortKeys(v)]));
+}
+
 /** Every state with its origin and stored wire record, in slot order. */
 export function tableSnapshot(table: StateTable): string {
   const rows: string[] = [];
