@@ -3,9 +3,10 @@
  *
  *   deno run -A bench/conntrack/count_watch.ts TARGET [TIMEOUT_MS]
  *
- * Prints {"ready":…,"count":n} once it polls, then {"reached":wall-ms,"count":n}
- * when net.netfilter.nf_conntrack_count (this namespace's table size) first
- * reaches TARGET — or {"timeout":…,"count":n} — and exits. Reading the
+ * Prints {"ready":…,"count":n} once it polls, {"almost":wall-ms,…} at 99 % of
+ * the way, then {"reached":wall-ms,"count":n} when net.netfilter.nf_conntrack_count
+ * (this namespace's table size) first reaches TARGET — or {"timeout":…,"count":n} —
+ * and exits. Reading the
  * sysctl every 2 ms costs far less than spawning `conntrack -C` in a loop,
  * so the figure is the table's, not the poller's.
  */
@@ -16,9 +17,16 @@ const count = () => Number(Deno.readTextFileSync(PATH).trim());
 
 console.log(JSON.stringify({ ready: Date.now(), count: count() }));
 const deadline = Date.now() + timeoutMs;
+const base = count();
+const almost = base + Math.ceil((target - base) * 0.99);
+let almostSeen = false;
 for (;;) {
   const n = count();
   const now = Date.now();
+  if (!almostSeen && n >= almost) {
+    almostSeen = true;
+    console.log(JSON.stringify({ almost: now, count: n }));
+  }
   if (n >= target) {
     console.log(JSON.stringify({ reached: now, count: n }));
     break;

@@ -12,7 +12,7 @@
  * section has no ratio column; its claim is the failure count.
  */
 import { toHex } from "../../lib/bytes/hex.ts";
-import { fuzzTarget, type FuzzReport, WorkerPool } from "../../tests/fuzz/guard.ts";
+import { type FuzzReport, fuzzTarget, WorkerPool } from "../../tests/fuzz/guard.ts";
 import { formatSeed, freshSeed, parseSeed } from "../../tests/fuzz/prng.ts";
 import { formatFailure, replayInput } from "../../tests/fuzz/runner.ts";
 import { TARGET_LIST, TARGETS } from "../../tests/fuzz/targets/mod.ts";
@@ -149,7 +149,9 @@ async function main(args: string[]): Promise<number> {
   }
   const count = Number(positional[1] ?? DEFAULT_FUZZ_COUNT);
   const workers = Number(flags.get("workers") ?? Math.max(1, navigator.hardwareConcurrency));
-  console.error(`fuzzing ${which} with seed ${formatSeed(seed)}, ${count} inputs, ${workers} workers`);
+  console.error(
+    `fuzzing ${which} with seed ${formatSeed(seed)}, ${count} inputs, ${workers} workers`,
+  );
   const reports = await runFuzzTargets({
     targets: which === "all" ? undefined : [which],
     count,

@@ -60,13 +60,13 @@ function sampleState(i: number, v6: boolean): State {
   };
 }
 
-interface Result {
+export interface CodecResult {
   readonly name: string;
   readonly encodePerSecond: number;
   readonly decodePerSecond: number;
 }
 
-function measure(name: string, messages: PfsyncMessage[], minMs = 1000): Result {
+function measure(name: string, messages: PfsyncMessage[], minMs = 1000): CodecResult {
   const records = messages.reduce((n, m) => n + m.records.length, 0);
   // Warm up so the JIT has seen both paths.
   const packets = messages.map((m) => encodeFrame(m));
@@ -97,7 +97,8 @@ function chunk<T>(items: T[], size: number): T[][] {
   return out;
 }
 
-export function runPfsyncCodecBench(minMs = 1000): Promise<string> {
+/** Encode/decode records per second for UPD IPv4, UPD IPv6 and UPD_C, in that order. */
+export function measureCodec(minMs = 1000): CodecResult[] {
   const n = 6000;
   const v4 = Array.from({ length: n }, (_, i) => sampleState(i, false));
   const v6 = Array.from({ length: n }, (_, i) => sampleState(i, true));
@@ -110,7 +111,7 @@ export function runPfsyncCodecBench(minMs = 1000): Promise<string> {
     timeout: s.timeout,
     updates: 0,
   }));
-  const results = [
+  return [
     measure(
       "UPD, IPv4 (224-byte records)",
       chunk(v4, PER_PACKET).map((records) => ({ action: PFSYNC_ACT_UPD, records })),
@@ -127,6 +128,10 @@ export function runPfsyncCodecBench(minMs = 1000): Promise<string> {
       minMs,
     ),
   ];
+}
+
+export function runPfsyncCodecBench(minMs = 1000): Promise<string> {
+  const results = measureCodec(minMs);
   const fmt = (v: number) => Math.round(v).toLocaleString("en-US");
   const target = 1_000_000;
   const lines = [

@@ -5,7 +5,7 @@
  */
 import inspector from "node:inspector";
 import type { AgentConfig } from "../config/mod.ts";
-import type { CarpVhostConfig } from "../carp/mod.ts";
+import type { CarpVhostConfig, HookResult } from "../carp/mod.ts";
 import { readAuthKeyFile } from "../pfsync/mod.ts";
 import { connectProvider, type ProviderLink, type StateProvider } from "../state/provider.ts";
 import { buildFilter, ConntrackProvider } from "../state/conntrack/mod.ts";
@@ -113,6 +113,10 @@ export class Agent {
       sysctls: config.sysctl,
       hooks: config.hooks,
       interfaces,
+      onHookResult: (result) => {
+        const outcome = hookOutcome(result);
+        this.#hookRuns[outcome] = (this.#hookRuns[outcome] ?? 0) + 1;
+      },
     });
     for (const vhost of config.carp) this.carp.addVhost(vhost);
 
@@ -156,9 +160,8 @@ export class Agent {
       const usable = event.up && event.running && !event.removed;
       this.carp.linkChanged(event.name, usable);
       if (usable && this.pfsync.isSyncInterface(event.name)) this.pfsync.linkUp();
-      if (this.carp.host.vhosts.some((v) => v.parent === event.name)) {
-        if (usable) this.carp.host.heal("link", event.name);
-      }
+      // Addresses may have changed with the link: keep the self-filter current.
+      listInterfaces().then((list) => this.carp.setInterfaces(list)).catch(() => {});
     }, { reactor: this.reactor, onError: (e) => log.warning(`links: ${e}`) });
 
     this.#control = await startControlServer({
@@ -400,6 +403,14 @@ function describeVhostChange(key: string, a: CarpVhostConfig, b: CarpVhostConfig
     v.addresses.map((c) => `${Array.from(c.address).join(".")}/${c.prefix}`).join(",");
   if (addrs(a) !== addrs(b)) out.push(`vhid ${key} addresses changed`);
   return out;
+}
+
+/** The `result` label of pfsyncd_hook_runs_total. */
+export function hookOutcome(result: HookResult | undefined): string {
+  if (!result) return "error";
+  if (result.timedOut) return "timeout";
+  if (result.signal) return "killed";
+  return result.code === 0 ? "ok" : "failed";
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type CarpVhostConfig,
   describeDemotion,
   HookQueue,
+  type HookResult,
   hookScriptsFor,
   LOG_DEBUG,
   LOG_ERROR,
@@ -62,6 +63,8 @@ export interface CarpRuntimeOptions {
    * advertisements). Default 0: the machine already sends the second one.
    */
   readonly garpRepeats?: number;
+  /** Each hook run's result (undefined: the script could not start), for the metrics. */
+  readonly onHookResult?: (result: HookResult | undefined) => void;
 }
 
 export class CarpRuntime {
@@ -81,7 +84,11 @@ export class CarpRuntime {
     this.#interfaces = options.interfaces;
     this.#refreshOwnAddresses();
     const log = options.logger.child({ component: "carp" });
-    this.hooks = new HookQueue({ timeoutMs: options.hooks.timeoutMs, log: (l) => log.info(l) });
+    this.hooks = new HookQueue({
+      timeoutMs: options.hooks.timeoutMs,
+      log: (l) => log.info(l),
+      onResult: options.onHookResult,
+    });
     this.host = new CarpHost(options.sysctls, {
       ownAddresses: () => this.#ownAddresses,
       log: (line, level) => this.#log(line, level),

@@ -57,10 +57,16 @@ export function buildHandlers(agent: Agent): ControlHandlers {
       return Promise.resolve({ requested: true });
     },
     maintenance: async ({ on }) => {
+      const was = demotion().maintenance;
       await agent.maintenance.set(on);
-      if (on) agent.carp.host.adjust("operator", "maintenance", MAINTENANCE_DEMOTION);
-      else agent.carp.host.heal("operator", "maintenance");
-      agent.logger.warning(`maintenance mode ${on ? "on: demoted to the maximum" : "off"}`);
+      // Idempotent: a second "on" must not add the demotion again.
+      if (on && !was) agent.carp.host.adjust("operator", "maintenance", MAINTENANCE_DEMOTION);
+      if (!on && was) agent.carp.host.heal("operator", "maintenance");
+      agent.logger.warning(
+        `maintenance mode ${on ? "on: demoted to the maximum" : "off"}${
+          on === was ? " (already)" : ""
+        }`,
+      );
       return demotion();
     },
     reload: () => agent.reload(),

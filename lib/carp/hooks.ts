@@ -19,6 +19,8 @@ export interface HookQueueOptions {
   readonly log: (line: string) => void;
   /** Grace between SIGTERM and SIGKILL for a script past its timeout. */
   readonly killGraceMs?: number;
+  /** Every finished run (for the metrics' hook counters); `undefined` = could not start. */
+  readonly onResult?: (result: HookResult | undefined) => void;
 }
 
 export interface HookResult {
@@ -169,8 +171,10 @@ export class HookQueue {
       this.results.push(result);
       if (this.results.length > KEPT_RESULTS) this.results.shift();
       this.#options.log(`${job.label}: ${describeHookResult(result)}`);
+      this.#options.onResult?.(result);
     } catch (error) {
       this.#options.log(`${job.label}: hook ${script} could not run: ${(error as Error).message}`);
+      this.#options.onResult?.(undefined);
     }
   }
 }

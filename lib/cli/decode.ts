@@ -17,10 +17,19 @@ import {
   type PcapFile,
   type VipOption,
 } from "../pcap/mod.ts";
+import { hasErrors, loadConfig } from "../config/mod.ts";
+import type { VhostOption } from "../pcap/mod.ts";
+import {
+  addConfigOptions,
+  type ConfigFlags,
+  formatDiagnostics,
+  loadOptionsFromFlags,
+  summary,
+} from "./config_options.ts";
 import { CliExit, EXIT_FAILURE, EXIT_USAGE } from "./exit.ts";
 import { writeOut } from "./status.ts";
 
-interface DecodeFlags {
+interface DecodeFlags extends ConfigFlags {
   json?: boolean;
   pass?: string;
   vip: string[];
@@ -104,8 +113,37 @@ export function packetJson(report: PacketReport, resolution: "us" | "ns"): Recor
   };
 }
 
+/**
+ * With -f/-s/-c: the configured vhids (each with its passphrase and
+ * addresses) and the pfsync key file. Without them: nothing (decode does not
+ * read the system's files unless asked).
+ */
+async function configured(
+  flags: DecodeFlags,
+): Promise<{ vhosts?: VhostOption[]; keyfile?: string }> {
+  if (!flags.rcConf?.length && flags.sysctlConf === undefined && flags.config === undefined) {
+    return {};
+  }
+  const loaded = await loadConfig(loadOptionsFromFlags(flags));
+  if (!loaded.config || hasErrors(loaded.diagnostics)) {
+    console.error(formatDiagnostics(loaded.diagnostics, loaded.texts));
+    throw new CliExit(
+      EXIT_FAILURE,
+      `pfsyncd decode: configuration has ${summary(loaded.diagnostics)}`,
+    );
+  }
+  return {
+    vhosts: loaded.config.carp.map((v) => ({
+      vhid: v.vhid,
+      pass: v.pass,
+      addresses: v.addresses.map((a) => a.address),
+    })),
+    keyfile: loaded.config.pfsync.auth?.keyfile,
+  };
+}
+
 export function registerDecode(program: Command): void {
-  program
+  const command = program
     .command("decode")
     .argument("<file>", "a capture written by tcpdump -w (classic pcap)")
     .description("decode the CARP and pfsync packets of a capture, with the receivers' checks")
@@ -118,29 +156,32 @@ export function registerDecode(program: Command): void {
       [] as string[],
     )
     .option("--auth-key <file>", "pfsync authentication key file: verify the trailer")
-    .option("--strict", "exit 1 when any packet fails a check")
+    .option("--strict", "exit 1 when any packet fails a check");
+  addConfigOptions(command)
     .addHelpText(
       "after",
-      "\nNot checked without configuration: the vhid (decode has no vhid list), the\n" +
-        "receiving interface. Other packets in the capture are skipped.\n\nExamples:\n" +
+      "\nWith -f/-s/-c the configured vhids are known: an advertisement for another vhid\n" +
+        "fails the vhid check (badvhid) and each one's HMAC is checked with its own\n" +
+        "passphrase and addresses; pfsync.auth's key file is used. The receiving interface\n" +
+        "is never checked. Other packets in the capture are skipped.\n\nExamples:\n" +
         "  tcpdump -i eth0 -w carp.pcap 'ip proto 112 or ip proto 240'\n" +
         "  pfsyncd decode carp.pcap --pass secret --vip 192.0.2.1\n" +
-        "  pfsyncd decode sync.pcap --json --auth-key /usr/local/etc/pfsyncd.key",
+        "  pfsyncd decode sync.pcap --json --auth-key /usr/local/etc/pfsyncd.key\n" +
+        "  pfsyncd decode both.pcap -f /etc/rc.conf -c /usr/local/etc/pfsyncd.yaml",
     )
     .action(async (file: string, flags: DecodeFlags) => await decodeCommand(file, flags));
 }
 
 async function decodeCommand(path: string, flags: DecodeFlags): Promise<void> {
   const vips = flags.vip.map(parseVip);
+  const { vhosts, keyfile: configuredKey } = await configured(flags);
+  const keyfile = flags.authKey ?? configuredKey;
   let auth: PfsyncAuth | undefined;
-  if (flags.authKey) {
+  if (keyfile) {
     try {
-      auth = new PfsyncAuth({ key: await readAuthKeyFile(flags.authKey), mode: "optional" });
+      auth = new PfsyncAuth({ key: await readAuthKeyFile(keyfile), mode: "optional" });
     } catch (error) {
-      throw new CliExit(
-        EXIT_FAILURE,
-        `pfsyncd decode: ${flags.authKey}: ${(error as Error).message}`,
-      );
+      throw new CliExit(EXIT_FAILURE, `pfsyncd decode: ${keyfile}: ${(error as Error).message}`);
     }
   }
   let capture: PcapFile;
@@ -166,7 +207,7 @@ async function decodeCommand(path: string, flags: DecodeFlags): Promise<void> {
   const counts = { carp: 0, pfsync: 0, skipped: 0, failed: 0 };
   const out: string[] = [];
   for (const record of capture.records) {
-    const result = inspectFrame(linktype, record, { pass: flags.pass, vips, auth });
+    const result = inspectFrame(linktype, record, { pass: flags.pass, vips, vhosts, auth });
     if (result.kind === "skipped") {
       counts.skipped++;
       continue;

@@ -90,8 +90,10 @@ export function registerDemo(program: Command): void {
     .addHelpText(
       "after",
       "\nNeeds root (it creates network namespaces, pfdemo…); everything is removed at the\n" +
-        "end or on Ctrl-C. Takes about 20 s.\n\nExamples:\n  sudo deno task demo\n" +
-        "  sudo pfsyncd demo --connections 100",
+        "end or on Ctrl-C. Takes about 15 s. With nftables and netfilter conntrack (auto) the\n" +
+        "client's connections are real TCP connections through a stateful ruleset, synced by\n" +
+        "the conntrack provider; otherwise states imported into the memory provider.\n\n" +
+        "Examples:\n  sudo deno task demo\n  sudo pfsyncd demo --connections 100 --provider memory",
     )
     .action(async (flags: { connections: string; keepLogs?: boolean; provider: string }) => {
       if (!["auto", "conntrack", "memory"].includes(flags.provider)) {

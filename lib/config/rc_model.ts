@@ -93,6 +93,8 @@ export function rcToLayer(vars: RcVariables, sink: DiagnosticSink): ConfigLayer 
       : "plain";
     const values = orderedValues(ifname, v, sink);
     if (kind === "pfsync") continue; // read by pfsyncSettings, with pfsync_* variables
+    // Only dead _aliasN values (warned above): rc applies nothing to this interface.
+    if (values.length === 0) continue;
     const iface: LocatedInterface = { addresses: [], up: false, source: values[0].source };
     let up: boolean | undefined;
     for (const a of values) {

@@ -20,8 +20,10 @@ const TICK_MS = 250;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Straight to fd 1: console.log output to a pipe may sit in a buffer until exit. */
 function emit(value: Record<string, unknown>): void {
-  console.log(JSON.stringify({ ...value, at: Date.now() }));
+  const bytes = encoder.encode(JSON.stringify({ ...value, at: Date.now() }) + "\n");
+  for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
 }
 
 /** Calls `onLine` per received line until EOF (conn.read, so the conn is not auto-closed). */

@@ -156,29 +156,33 @@ export class DemoNetwork {
 
   spawnIn(ns: DemoNamespace, argv: readonly string[], label: string): DemoProcess {
     const logPath = this.path(`${ns.label}-${label}.log`);
-    const file = Deno.openSync(logPath, { write: true, create: true, truncate: true });
+    // The shell sends both streams straight to the file and then becomes the
+    // program (exec), so the file can be read at any time and the pid is the
+    // program's own; setsid gives it its own process group.
     const child = new Deno.Command("ip", {
-      args: ["netns", "exec", ns.name, "setsid", ...argv],
+      args: [
+        "netns",
+        "exec",
+        ns.name,
+        "setsid",
+        "sh",
+        "-c",
+        'exec "$@" >"$0" 2>&1',
+        logPath,
+        ...argv,
+      ],
       stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
+      stdout: "null",
+      stderr: "null",
     }).spawn();
-    // Both streams into one file, so a failing agent's log can be shown.
-    const sink = file.writable.getWriter();
-    const pump = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const chunk of stream) await sink.write(chunk).catch(() => {});
-    };
     const proc: DemoProcess = {
       label: `${ns.label}/${label}`,
       child,
       logPath,
       exited: false,
-      status: Promise.all([pump(child.stdout), pump(child.stderr)])
-        .then(() => child.status)
-        .finally(() => {
-          proc.exited = true;
-          sink.close().catch(() => {});
-        }),
+      status: child.status.finally(() => {
+        proc.exited = true;
+      }),
     };
     this.processes.push(proc);
     return proc;

@@ -163,6 +163,13 @@ export async function runDemo(out: DemoOutput, options: DemoOptions): Promise<De
   try {
     say("building the lab: inside and outside switches, two firewalls, a client, a server");
     const lab = await build(net);
+    for (
+      const line of [
+        `inside   192.0.2.0/24     client .10   fw1 .2  fw2 .3  virtual .1 (vhid 1)`,
+        `outside  198.51.100.0/24  server .10   fw1 .2  fw2 .3  virtual .1 (vhid 2)`,
+        `sync     10.0.0.0/30      fw1 .1 -- fw2 .2 (pfsync to 224.0.0.240)`,
+      ]
+    ) out.event(`         ${line}`);
     const nodes: Node[] = FIREWALLS.map((fw, i) => ({
       fw,
       ns: lab.fw[i],

@@ -43,10 +43,23 @@ export interface VipOption {
   readonly address: Uint8Array;
 }
 
+/** A configured vhid: what a receiver knows that the packet does not carry. */
+export interface VhostOption {
+  readonly vhid: number;
+  readonly pass: string;
+  readonly addresses: readonly Uint8Array[];
+}
+
 export interface InspectOptions {
   /** CARP passphrase; with `vips` the HMAC is checked. */
   readonly pass?: string;
   readonly vips?: readonly VipOption[];
+  /**
+   * The vhids of a configuration: an advertisement for another vhid fails the
+   * vhid check (badvhid), the others are checked with their own passphrase
+   * and addresses (`pass` and `vips` still win when given).
+   */
+  readonly vhosts?: readonly VhostOption[];
   /** pfsync authentication key; verifies the trailer. Shared across packets (replay check). */
   readonly auth?: PfsyncAuth;
 }
@@ -125,10 +138,18 @@ export function inspectFrame(
       ? ipv6(link.payload)
       : undefined;
   } catch (error) {
-    if (error instanceof DecodeError) {
-      return { kind: "skipped", why: `not a decodable IP packet: ${error.message}` };
-    }
-    throw error;
+    if (!(error instanceof DecodeError)) throw error;
+    // A broken IP header (a capture cut by its snaplen, a bad length) still
+    // names its protocol: a CARP or pfsync packet is reported, not skipped.
+    const protocol = link.etherType === ETHERTYPE_IPV4
+      ? link.payload[9]
+      : link.etherType === ETHERTYPE_IPV6
+      ? link.payload[6]
+      : undefined;
+    const name = protocol === undefined ? undefined : PROTOCOL_NAMES[protocol];
+    if (!name) return { kind: "skipped", why: `not a decodable IP packet: ${error.message}` };
+    const family = link.etherType === ETHERTYPE_IPV6 ? 6 : 4;
+    return { kind: "packet", report: malformedIp(record, family, name, error) };
   }
   if (!net) return { kind: "skipped", why: `EtherType 0x${link.etherType.toString(16)}` };
   const decoder = PROTOCOLS[net.protocol];
@@ -262,7 +283,20 @@ function carpPacket(base: Base, net: Network, options: InspectOptions): PacketRe
     return finish(base, "carp", checks, error, "CARP (truncated)", {});
   }
   const header = readCarpHeader(bytes);
-  if (!error) checks.push(hmacCheck(header, options));
+  const vhost = options.vhosts?.find((v) => v.vhid === header.vhid);
+  if (!error && options.vhosts && !vhost) {
+    checks.push({
+      name: "vhid",
+      ok: false,
+      detail: `vhid ${header.vhid} is not configured (${
+        options.vhosts.map((v) => v.vhid).join(", ") || "none"
+      } are)`,
+      reason: "badvhid",
+    });
+  } else if (!error) {
+    if (vhost) checks.push({ name: "vhid", ok: true, detail: `${header.vhid} configured` });
+    checks.push(hmacCheck(header, options, vhost));
+  }
   const bowOut = header.advbase === 255 && header.advskew === 255;
   const summary = `CARP vhid ${header.vhid} advbase ${header.advbase} advskew ${header.advskew}` +
     `${header.demote ? ` demote ${header.demote}` : ""} counter ${
@@ -284,13 +318,15 @@ function carpPacket(base: Base, net: Network, options: InspectOptions): PacketRe
   return finish(base, "carp", checks, error, summary, fields);
 }
 
-function hmacCheck(header: CarpHeader, options: InspectOptions): Check {
-  if (options.pass === undefined && !options.vips?.length) {
+function hmacCheck(header: CarpHeader, options: InspectOptions, vhost?: VhostOption): Check {
+  if (options.pass === undefined && !options.vips?.length && !vhost) {
     return { name: "hmac", ok: null, detail: "not checked (no --pass)" };
   }
-  const addresses = (options.vips ?? [])
+  const given = (options.vips ?? [])
     .filter((v) => v.vhid === undefined || v.vhid === header.vhid)
     .map((v) => v.address);
+  const addresses = given.length > 0 ? given : [...(vhost?.addresses ?? [])];
+  const pass = options.pass ?? vhost?.pass ?? "";
   if (addresses.length === 0) {
     return {
       name: "hmac",
@@ -300,7 +336,7 @@ function hmacCheck(header: CarpHeader, options: InspectOptions): Check {
     };
   }
   for (const order of HMAC_ORDERS) {
-    const want = carpHmac(options.pass ?? "", header.vhid, addresses, header.counter, order);
+    const want = carpHmac(pass, header.vhid, addresses, header.counter, order);
     if (toHex(want) === toHex(header.hmac)) {
       return { name: "hmac", ok: true, detail: `matches (${order} address order)` };
     }
@@ -380,6 +416,36 @@ function pfsyncPacket(base: Base, net: Network, options: InspectOptions): Packet
     count: head.count,
     trailing,
   }, records);
+}
+
+const PROTOCOL_NAMES: Readonly<Record<number, "carp" | "pfsync">> = {
+  [CARP_PROTOCOL]: "carp",
+  [IPPROTO_PFSYNC]: "pfsync",
+};
+
+function malformedIp(
+  record: PcapRecord,
+  family: 4 | 6,
+  protocol: "carp" | "pfsync",
+  error: DecodeError,
+): PacketReport {
+  return {
+    index: record.index,
+    seconds: record.seconds,
+    nanos: record.nanos,
+    protocol,
+    family,
+    source: "?",
+    destination: "?",
+    ttl: 0,
+    length: 0,
+    checks: [{ name: "ip", ok: false, detail: error.message, reason: error.reason }],
+    ok: false,
+    error: { reason: error.reason, message: `IP header: ${error.message}`, offset: error.offset },
+    summary: `${protocol === "carp" ? "CARP" : "pfsync"} (IP header unreadable)`,
+    fields: {},
+    records: [],
+  };
 }
 
 /** Protocol decoders by IP protocol number. */

@@ -49,9 +49,12 @@ export interface PfsyncEngineConfig {
     readonly statusWhilePending?: boolean;
   };
   /**
-   * Output pacing, default 30,000 packets/s in bursts of 64 — about what a
+   * Output pacing, default 30,000 packets/s in bursts of 256 — about what a
    * user-space peer drains (≈30 µs a packet); it still needs a receive
    * buffer of several MiB to ride out its own pauses. packetsPerSecond 0 = none.
+   * The burst must cover one timer period: nested timers fire at most every
+   * 4 ms (HTML timer clamping, which Deno follows), and a burst of 64 capped
+   * the rate at 16,000 packets/s.
    */
   readonly pacing?: Partial<PacerOptions>;
 }
@@ -99,7 +102,7 @@ export class PfsyncEngine {
     });
     this.pacer = new Pacer({
       packetsPerSecond: config.pacing?.packetsPerSecond ?? 30_000,
-      burst: config.pacing?.burst ?? 64,
+      burst: config.pacing?.burst ?? 256,
     });
     this.requester = new BulkRequester({
       retryMs: config.bulk?.retryMs,

@@ -134,6 +134,26 @@ Deno.test("inspectFrame() CARP HMAC: wrong VIP or passphrase is badauth; none gi
   assertEquals(none.ok, true);
 });
 
+Deno.test("inspectFrame() with configured vhids: badvhid for others, each vhid's own secret", () => {
+  const frame = fromHex(ETH_CARP + CARP_IP + CARP_HDR);
+  const vip = Uint8Array.of(10, 99, 0, 100);
+  const mine = packet(LINKTYPE_ETHERNET, frame, {
+    vhosts: [{ vhid: 3, pass: "x", addresses: [] }, { vhid: 7, pass: "secret", addresses: [vip] }],
+  });
+  assertEquals([checkMap(mine).vhid, checkMap(mine).hmac, mine.ok], [true, true, true]);
+  const other = packet(LINKTYPE_ETHERNET, frame, {
+    vhosts: [{ vhid: 3, pass: "secret", addresses: [vip] }],
+  });
+  assertEquals(checkMap(other).vhid, false);
+  assertEquals(other.checks.at(-1)?.reason, "badvhid");
+  assertEquals(checkMap(other).hmac, undefined); // the kernel stops at the vhid lookup
+  // An address-list mismatch (one more VIP on this side) is caught as badauth.
+  const mismatch = packet(LINKTYPE_ETHERNET, frame, {
+    vhosts: [{ vhid: 7, pass: "secret", addresses: [vip, Uint8Array.of(10, 99, 0, 101)] }],
+  });
+  assertEquals([checkMap(mismatch).hmac, mismatch.checks.at(-1)?.reason], [false, "badauth"]);
+});
+
 Deno.test("inspectFrame() CARP drops in kernel order: TTL, length, checksum, version", () => {
   const carp = fromHex(CARP_HDR);
   const ttl64 = packet(LINKTYPE_ETHERNET, eth(ipv4(carp, 112, 64)));
@@ -157,6 +177,27 @@ Deno.test("inspectFrame() CARP drops in kernel order: TTL, length, checksum, ver
   v3[6] = 0x81; // keep the checksum right: 0x9125 - 0x1000
   const rv = packet(LINKTYPE_ETHERNET, eth(ipv4(v3, 112)));
   assertEquals([checkMap(rv).sum, rv.error?.reason], [true, "badver"]);
+});
+
+Deno.test("inspectFrame() CARP over IPv6: hop limit checked like the TTL", () => {
+  const ipv6 = (hopLimit: number) =>
+    fromHex(
+      "33330000001202000000000186dd" + // Ethernet to 33:33:00:00:00:12, IPv6
+        "60000000" + // version 6, traffic class 0, flow 0
+        "0024" + "70" + hopLimit.toString(16).padStart(2, "0") + // payload 36, next header 112
+        "fe800000000000000000000000000001" + // source fe80::1
+        "ff020000000000000000000000000012" + // destination ff02::12
+        CARP_HDR,
+    );
+  const r = packet(LINKTYPE_ETHERNET, ipv6(255));
+  assertEquals([r.family, r.source, r.destination, r.length], [6, "fe80::1", "ff02::12", 36]);
+  assertEquals(checkMap(r), { ttl: true, len: true, sum: true, ver: true, hmac: null });
+  const hop = packet(LINKTYPE_ETHERNET, ipv6(1));
+  assertEquals([checkMap(hop).ttl, hop.ok], [false, false]);
+  // Cut by a short snaplen: still reported as CARP, with the reason, not skipped.
+  const cut = packet(LINKTYPE_ETHERNET, ipv6(255).subarray(0, 14 + 40 + 20));
+  assertEquals([cut.protocol, cut.family, cut.ok, cut.error?.reason], ["carp", 6, false, "badlen"]);
+  assertMatch(cut.error!.message, /payload length 36 exceeds the 20 bytes captured/);
 });
 
 Deno.test("inspectFrame() a corrupt IPv4 header checksum is reported, not fatal", () => {
@@ -251,7 +292,7 @@ Deno.test("inspectFrame() skips frames that are neither CARP nor pfsync", () => 
 
 async function decode(...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "main.ts", "decode", ...args],
+    args: ["run", "--allow-read", "--allow-env", "main.ts", "decode", ...args],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -315,6 +356,39 @@ Deno.test("pfsyncd decode --json: one object a packet; --strict exits 1 on a fai
     assertEquals(objects[0].vhid, 7);
     assertEquals(objects[1].records.length, 2);
     assertEquals(objects[1].records[1].id, "4a5b6c7d00000002");
+  });
+});
+
+Deno.test("pfsyncd decode -c: vhids, passphrases and addresses from the configuration", async () => {
+  await withCapture(CAPTURE, async (path) => {
+    const yaml = await Deno.makeTempFile({ suffix: ".yaml" });
+    try {
+      await Deno.writeTextFile(
+        yaml,
+        "carp:\n  - {vhid: 7, parent: eth0, pass: secret, addresses: [10.99.0.100/24]}\n",
+      );
+      const r = await decode(path, "-c", yaml, "-f", "/dev/null");
+      assertEquals(r.code, 0, r.stderr);
+      assertStringIncludes(
+        r.stdout.split("\n")[0],
+        "[ipsum ok, ttl ok, len ok, sum ok, ver ok, vhid ok, hmac ok]",
+      );
+      await Deno.writeTextFile(
+        yaml,
+        "carp:\n  - {vhid: 8, parent: eth0, pass: secret, addresses: [10.99.0.100/24]}\n",
+      );
+      const other = await decode(path, "-c", yaml, "-f", "/dev/null");
+      assertStringIncludes(
+        other.stdout.split("\n")[0],
+        "vhid BAD (badvhid: vhid 7 is not configured",
+      );
+      await Deno.writeTextFile(yaml, "carp: [\n");
+      const broken = await decode(path, "-c", yaml, "-f", "/dev/null");
+      assertEquals(broken.code, 1);
+      assertStringIncludes(broken.stderr, "pfsyncd decode: configuration has 1 error");
+    } finally {
+      await Deno.remove(yaml);
+    }
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { fromHex, toHex } from "../../lib/bytes/hex.ts";
-import { fuzzTarget } from "./guard.ts";
+import { fuzzTarget, WorkerPool } from "./guard.ts";
 import { MAX_INPUT, mutateBytes, mutateText } from "./mutate.ts";
 import { inputRng, parseSeed, Rng } from "./prng.ts";
 import { replayInput } from "./runner.ts";
@@ -66,50 +66,61 @@ Deno.test("mutateBytes() and mutateText() change inputs and stay under MAX_INPUT
   assert(changed > 900, `only ${changed} of 1000 mutations changed the seed`);
 });
 
-Deno.test("fuzzTarget() reports an exception escaping a decoder, with seed, index and input", async () => {
-  const report = await fuzzTarget("throws", { seed: 5, count: 3000, module: BROKEN, keep: 3 });
-  assertEquals(report.inputs, 3000);
-  assert(report.failures.length > 0, "the TypeError was not reported");
-  const f = report.failures[0];
-  assertEquals(f.kind, "exception");
-  assert(f.message.startsWith("TypeError"), f.message);
-  assert(f.hex.startsWith("ff"), `failing input ${f.hex} does not start with ff`);
-  // The reported input is the one (seed, index) regenerates.
-  const again = await replayInput(
-    (await import(BROKEN)).TARGETS.throws,
-    f.seed,
-    f.index,
-  );
-  assertEquals(toHex(again.input), f.hex);
-  assertEquals(again.failure?.kind, "exception");
-});
+Deno.test("fuzzTarget() reports each kind of failure with its input", async (t) => {
+  // One pool for every step: under `deno test` each new worker is type-checked (~2 s).
+  const pool = new WorkerPool();
+  try {
+    await t.step("an exception escaping a decoder, with seed, index and input", async () => {
+      const report = await fuzzTarget("throws", {
+        seed: 5,
+        count: 3000,
+        module: BROKEN,
+        keep: 3,
+      }, pool);
+      assertEquals(report.inputs, 3000);
+      assert(report.failures.length > 0, "the TypeError was not reported");
+      const f = report.failures[0];
+      assertEquals(f.kind, "exception");
+      assert(f.message.startsWith("TypeError"), f.message);
+      assert(f.hex.startsWith("ff"), `failing input ${f.hex} does not start with ff`);
+      // The reported input is the one (seed, index) regenerates.
+      const again = await replayInput((await import(BROKEN)).TARGETS.throws, f.seed, f.index);
+      assertEquals(toHex(again.input), f.hex);
+      assertEquals(again.failure?.kind, "exception");
+    });
 
-Deno.test("fuzzTarget() terminates a hanging input, reports it and resumes after it", async () => {
-  const report = await fuzzTarget("hangs", {
-    seed: 11,
-    count: 150,
-    module: BROKEN,
-    hangMs: 200,
-  });
-  const hangs = report.failures.filter((f) => f.kind === "hang");
-  assert(hangs.length > 0, "no hang was reported");
-  for (const h of hangs) assert(h.hex.startsWith("0000"), `hung on ${h.hex}`);
-  assertEquals(report.inputs, 150, "the run did not resume after the hang");
-  assertEquals(report.outcomes.HUNG, hangs.length);
-});
+    await t.step("a pfsync table change after a rejected packet", async () => {
+      const report = await fuzzTarget("pfsync-leaks", { seed: 3, count: 300, module: LEAKY }, pool);
+      assert(report.failures.length > 0, "the leaked insert was not noticed");
+      assertEquals(report.failures[0].kind, "invariant");
+      const message = report.failures[0].message;
+      assert(/rejected \(.*\) but the table/.test(message), message);
+    });
 
-Deno.test("fuzzTarget() catches a pfsync table change after a rejected packet", async () => {
-  const report = await fuzzTarget("pfsync-leaks", { seed: 3, count: 300, module: LEAKY });
-  assert(report.failures.length > 0, "the leaked insert was not noticed");
-  assertEquals(report.failures[0].kind, "invariant");
-  assert(/rejected \(.*\) but the table/.test(report.failures[0].message), report.failures[0].message);
-});
+    await t.step("a CARP state change after a dropped packet", async () => {
+      const report = await fuzzTarget("carp-leaks", { seed: 3, count: 300, module: LEAKY }, pool);
+      assert(report.failures.length > 0, "the forced transition was not noticed");
+      assertEquals(report.failures[0].kind, "invariant");
+      assert(report.failures[0].message.includes("dropped ("), report.failures[0].message);
+    });
 
-Deno.test("fuzzTarget() catches a CARP state change after a dropped packet", async () => {
-  const report = await fuzzTarget("carp-leaks", { seed: 3, count: 300, module: LEAKY });
-  assert(report.failures.length > 0, "the forced transition was not noticed");
-  assertEquals(report.failures[0].kind, "invariant");
-  assert(report.failures[0].message.includes("dropped ("), report.failures[0].message);
+    // Last: the hung worker is terminated, the run resumes on a new one.
+    await t.step("a hang: the input is reported and the run resumes after it", async () => {
+      const report = await fuzzTarget("hangs", {
+        seed: 11,
+        count: 150,
+        module: BROKEN,
+        hangMs: 200,
+      }, pool);
+      const hangs = report.failures.filter((f) => f.kind === "hang");
+      assert(hangs.length > 0, "no hang was reported");
+      for (const h of hangs) assert(h.hex.startsWith("0000"), `hung on ${h.hex}`);
+      assertEquals(report.inputs, 150, "the run did not resume after the hang");
+      assertEquals(report.outcomes.HUNG, hangs.length);
+    });
+  } finally {
+    pool.close();
+  }
 });
 
 Deno.test("every fuzz target is registered under its own name and has seeds", () => {

@@ -100,5 +100,5 @@ labTest(
     assert(forwardedByA > 20, `A forwards the flows again (${forwardedByA} packets in 1 s)`);
     assert((await labEntries(net.fwa)).length >= 3, "A's kernel holds the flows again");
   },
-  { timeoutMs: 75_000 },
+  { timeoutMs: 60_000 },
 );

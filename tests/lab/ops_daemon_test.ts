@@ -92,7 +92,11 @@ async function scrape(agent: LabAgent) {
 }
 
 labTest("ops: the metrics endpoint is scraped in the namespace and parsed", async (lab) => {
-  const { net, agent } = await master(lab, `metrics: {listen: "127.0.0.1:${METRICS_PORT}"}\n`);
+  const { net, agent } = await master(
+    lab,
+    `metrics: {listen: "127.0.0.1:${METRICS_PORT}"}\n` +
+      `hooks: {scripts: {"1": [/bin/true, /bin/false]}}\n`,
+  );
   const imported = await callAgent(agent.control, "states.import", {
     lines: [
       '{"proto":"tcp","src":"192.0.2.50:40001","dst":"198.51.100.7:443"}',
@@ -113,6 +117,15 @@ labTest("ops: the metrics endpoint is scraped in the namespace and parsed", asyn
     assert(m.has(`pfsyncd_pfsync_packets_total{counter="${name}"}`), `pfsync ${name}`);
   }
   assert(m.has("pfsyncd_bulk_states_received"));
+  // Each transition ran both hooks: one exits 0, the other 1.
+  await waitFor(async () => (await scrape(agent)).has('pfsyncd_hook_runs_total{result="failed"}'), {
+    timeoutMs: 3_000,
+    message: "hook runs counted",
+  });
+  const hooks = await scrape(agent);
+  const ok = hooks.get('pfsyncd_hook_runs_total{result="ok"}')!;
+  assert(ok >= 1, `hook runs ok: ${ok}`);
+  assertEquals(hooks.get('pfsyncd_hook_runs_total{result="failed"}'), ok);
 
   // Counters move between scrapes; the state gauge follows the table.
   await waitFor(async () => {

@@ -18,9 +18,9 @@ async function demoNamespaces(pid: number): Promise<string[]> {
     .filter((name) => name.startsWith(`pfdemo${pid.toString(36)}`));
 }
 
-labTest("ops: the demo shows the takeover with every state and cleans up", async () => {
+async function demo(args: string[]) {
   const child = new Deno.Command(DEMO[0], {
-    args: [...DEMO.slice(1), "--connections", "12"],
+    args: [...DEMO.slice(1), ...args],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -29,17 +29,46 @@ labTest("ops: the demo shows the takeover with every state and cleans up", async
   const stderr = new TextDecoder().decode(out.stderr);
   assertEquals(out.code, 0, stdout + stderr);
   assertMatch(stdout, /fw1 is MASTER of vhid 1 \(inside\) and vhid 2 \(outside\)/);
-  assertMatch(stdout, /fw2 holds all 12 states \(learned over pfsync\)/);
-  assertMatch(stdout, /fw2 took over vhid 1 and 2 in \d+\.\d s and holds 12\/12 states: intact/);
+  assertMatch(stdout, /fw1 MASTER, fw2 BACKUP, both in sync over sync0/);
+  const held = /fw2 holds all (\d+) states of fw1 \(learned over pfsync\)/.exec(stdout);
+  assert(held, stdout);
+  const n = held[1];
+  assertMatch(
+    stdout,
+    new RegExp(`fw2 took over vhid 1 and 2 in \\d+\\.\\d s and holds ${n}/${n} states: intact`),
+  );
   // The live panel showed both nodes, before and after the failover.
-  assertMatch(stdout, /fw1 {2}inside MASTER {2}outside MASTER {2}states {2}12/);
-  assertMatch(stdout, /fw1 {2}down/);
-  assertMatch(stdout, /fw2 {2}inside MASTER {2}outside MASTER {2}states {2}12/);
+  assertMatch(stdout, new RegExp(`fw1  inside MASTER  outside MASTER  states +${n}`));
+  assertMatch(stdout, /fw1  down/);
+  assertMatch(stdout, new RegExp(`fw2  inside MASTER  outside MASTER  states +${n}`));
   const ping = /ping through the firewalls: (\d+) sent, (\d+) answered/.exec(stdout);
   assert(ping && Number(ping[2]) > 0 && Number(ping[2]) <= Number(ping[1]), stdout);
   assertStringIncludes(stdout, "cleaned up: namespaces and temp files removed");
-  assertStringIncludes(stdout, "demo done: the backup took over with every state.");
   assertEquals(await demoNamespaces(child.pid), []);
+  return { stdout, states: Number(n) };
+}
+
+labTest(
+  "ops: the demo (conntrack) keeps 10 real TCP connections through the failover",
+  async () => {
+    const { stdout, states } = await demo(["--connections", "10", "--provider", "conntrack"]);
+    assertStringIncludes(stdout, "conntrack provider: the firewalls forward through a stateful");
+    assert(states >= 10, `${states} states: the 10 connections and the ping`);
+    assertMatch(stdout, /client: 10 TCP connections open, 10 answered in the last second/);
+    assertStringIncludes(
+      stdout,
+      "10/10 TCP connections answered through fw2 after the failure, 0 broken",
+    );
+    assertStringIncludes(stdout, "every connection kept working.");
+  },
+  { timeoutMs: 60_000 },
+);
+
+labTest("ops: the demo (memory) shows the takeover with every imported state", async () => {
+  const { stdout, states } = await demo(["--connections", "12", "--provider", "memory"]);
+  assertStringIncludes(stdout, "memory provider: the client's connections are states imported");
+  assertEquals(states, 12);
+  assertStringIncludes(stdout, "demo done: the backup took over with every state.");
 }, { timeoutMs: 60_000 });
 
 labTest("ops: Ctrl-C during the demo tears the lab down (exit 130)", async () => {

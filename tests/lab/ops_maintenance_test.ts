@@ -42,6 +42,10 @@ labTest(
     await sleep(1_500);
     const on = await a.cli(["maintenance", "on"]);
     assertEquals(on.code, 0, on.stderr);
+    const demoted = (await a.status()).demotion.value;
+    const again = await a.cli(["maintenance", "on"]); // idempotent: not demoted twice
+    assertEquals(again.code, 0, again.stderr);
+    assertEquals((await a.status()).demotion.value, demoted);
     await b.waitForVhid(1, "MASTER", { timeoutMs: 5_000 });
     await a.waitForVhid(1, "BACKUP", { timeoutMs: 5_000 });
     const result = await ping.waitExit(15_000);

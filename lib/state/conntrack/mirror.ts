@@ -36,6 +36,8 @@ interface Announced {
   readonly timeout: number;
   readonly id: bigint;
   readonly creatorId: number;
+  /** What an UPDATE event can change (signature()), to find missed ones after an overrun. */
+  readonly sig: number;
 }
 
 /** A flow injected for a peer: its identity, and the timeout we gave the kernel and when. */
@@ -57,6 +59,12 @@ export interface MirrorOptions {
 }
 
 const keyOf = (entry: CtEntry): string => ctTupleKey(entry.orig!, entry.zone ?? 0);
+
+/** TCP state, status bits and mark folded into one number (a changed one means an UPDATE). */
+function signature(entry: CtEntry): number {
+  const base = ((entry.tcp?.state ?? 15) & 0xf) | (((entry.status ?? 0) & 0xffff) << 4);
+  return (base ^ Math.imul(entry.mark ?? 0, 0x9e3779b1)) >>> 0;
+}
 
 export class SyncMirror {
   readonly #options: MirrorOptions;
@@ -110,6 +118,7 @@ export class SyncMirror {
       timeout: state.expire,
       id: state.id,
       creatorId: state.creatorId,
+      sig: signature(entry),
     });
     return state;
   }
@@ -155,9 +164,12 @@ export class SyncMirror {
   }
 
   /**
-   * One entry of a sweep dump: announce it if it is new to us, or — unless
-   * `force` re-announces everything — if traffic refreshed its timeout
-   * beyond what the peers were told. `seen` collects keys for `sweepEnd`.
+   * One entry of a sweep dump: announce it if it is new to us, or if traffic
+   * refreshed its timeout beyond what the peers were told, or — with `force`,
+   * after lost events — if its TCP state, status or mark differ from what we
+   * announced (a missed UPDATE). Unchanged entries are not re-sent, so a
+   * resync costs what was lost, not the whole table. `seen` collects keys
+   * for `sweepEnd`.
    */
   sweepEntry(entry: CtEntry, force: boolean, seen: Set<string>): ProviderChange | undefined {
     if (!entry.orig) return undefined;
@@ -168,14 +180,17 @@ export class SyncMirror {
     // A peer's flow is its state, not ours to announce (DESIGN rule 5) — unless traffic through
     // this node (we took over) refreshed it beyond what we injected: then the peer needs it back.
     const reference = previous ?? learned;
-    if (reference && (!force || learned)) {
+    if (reference) {
       const expected = reference.timeout - (this.#options.now() - reference.at) / 1000;
-      if ((entry.timeout ?? 0) <= expected + this.#options.refreshSlackSeconds) return undefined;
-      this.#stats.refreshed++;
+      const refreshed = (entry.timeout ?? 0) > expected + this.#options.refreshSlackSeconds;
+      // After lost events (force): an UPDATE we missed shows as a changed state, status or mark.
+      const changed = force && previous !== undefined && previous.sig !== signature(entry);
+      if (!refreshed && !changed) return undefined;
+      if (refreshed) this.#stats.refreshed++;
     }
     const state = this.admit(entry);
     if (!state) return previous ? this.#withdraw(key, entry) : undefined;
-    if (!previous && !force) this.#stats.repaired++;
+    if (!reference) this.#stats.repaired++;
     return { type: previous ? "update" : "insert", state };
   }
 

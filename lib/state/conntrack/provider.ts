@@ -53,7 +53,11 @@ export interface ConntrackProviderOptions extends ToCtOptions {
   readonly epoch?: number;
   readonly filter?: ConntrackFilter;
   readonly reactor: ReactorPort;
-  /** Event socket buffer (default 32 MiB: ~25 000 queued events, spec §1.11). */
+  /**
+   * Event socket buffer (default 128 MiB: ~100 000 queued events at ≈1.3 KB each, spec
+   * §1.11). Only a backlog uses it; it lets a burst the size of a 100 k-entry restore wait
+   * for us instead of overrunning into a full resync.
+   */
   readonly eventBufferBytes?: number;
   /** Delay before the resync dump after an overrun (default 2 s: let the burst pass). */
   readonly resyncDelayMs?: number;
@@ -72,6 +76,7 @@ export interface ConntrackProviderOptions extends ToCtOptions {
 
 const GROUPS = (1 << (NFNLGRP_CONNTRACK_NEW - 1)) | (1 << (NFNLGRP_CONNTRACK_UPDATE - 1)) |
   (1 << (NFNLGRP_CONNTRACK_DESTROY - 1));
+const DEFAULT_EVENT_BUFFER = 128 * 1024 * 1024;
 const MAX_EVENT_BUFFER = 256 * 1024 * 1024;
 const EVENTS_PER_WAKEUP = 512;
 const DEFAULT_SWEEP_MS = 30_000;
@@ -122,7 +127,7 @@ export class ConntrackProvider implements StateProvider {
       now,
       refreshSlackSeconds: options.refreshSlackSeconds ?? 10,
     }, this.stats);
-    this.#eventBuffer = options.eventBufferBytes ?? 32 * 1024 * 1024;
+    this.#eventBuffer = options.eventBufferBytes ?? DEFAULT_EVENT_BUFFER;
     const open = options.openPort ?? defaultOpen;
     // Events first, so nothing that happens during the initial dump is missed (spec §7 item 2).
     this.events = open("events", GROUPS, this.#eventBuffer);

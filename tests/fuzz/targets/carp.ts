@@ -22,6 +22,7 @@ import type { Family } from "../../../lib/net/address.ts";
 import { parseAddress } from "../../../lib/net/address.ts";
 import { cidr, FakeClock, recordingPorts, vhostConfig } from "../../carp/fake_world.ts";
 import type { Rng } from "../prng.ts";
+import { capturedDatagrams } from "../corpus/mod.ts";
 import { type FuzzInstance, type FuzzTarget, invariant } from "../target.ts";
 import { checkCounters } from "./snapshot.ts";
 
@@ -99,6 +100,8 @@ function seeds(): Uint8Array[] {
     ipv6(a, PEER_V6),
     ipv6(b, PEER_V6),
     a,
+    // Real traffic: pfsyncd's own IPv4 and IPv6 advertisements and ucarp's.
+    ...capturedDatagrams(112, 12),
   ];
 }
 

@@ -20,6 +20,7 @@ import {
 } from "../../../lib/pcap/mod.ts";
 import { PfsyncAuth } from "../../../lib/pfsync/auth.ts";
 import { packetJson, renderPacket } from "../../../lib/cli/decode.ts";
+import { trimmedCaptures } from "../corpus/mod.ts";
 import type { Rng } from "../prng.ts";
 import { type FuzzInstance, type FuzzTarget, invariant } from "../target.ts";
 import { carpTarget } from "./carp.ts";
@@ -85,6 +86,7 @@ function seeds(): Uint8Array[] {
     encodePcap({ linktype: LINKTYPE_LINUX_SLL2 }, records(packets.slice(2, 8).map(sll2))),
     encodePcap({ linktype: LINKTYPE_LINUX_SLL }, records(packets.slice(0, 3).map(sll))),
     encodePcap({ linktype: LINKTYPE_RAW, resolution: "ns" }, records(packets.slice(4))),
+    ...trimmedCaptures(),
   ];
 }
 

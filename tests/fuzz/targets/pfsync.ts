@@ -31,6 +31,7 @@ import {
 import { StateTable } from "../../../lib/state/table.ts";
 import type { State } from "../../../lib/state/types.ts";
 import { dump, makeState, V1, V2, V2B, V3, V4, V5, V6, V7 } from "../../pfsync/fixtures.ts";
+import { capturedDatagrams } from "../corpus/mod.ts";
 import type { Rng } from "../prng.ts";
 import { expectDecodeError, type FuzzInstance, type FuzzTarget, invariant } from "../target.ts";
 import { checkCounters, stableJson, tableSnapshot } from "./snapshot.ts";
@@ -230,7 +231,15 @@ export const pfsyncTarget: FuzzTarget = {
     const wrapped = all.filter((_, i) => i % 3 === 0).map((f, i) =>
       wrapIPv4(f, PEER, "224.0.0.240", i)
     );
-    return [...all, ...wrapped, fromHex(dump(V7))];
+    // Real traffic between two agents: bulk update, inserts, updates, deletes, BUS.
+    const captured = capturedDatagrams(240, 16);
+    return [
+      ...all,
+      ...wrapped,
+      fromHex(dump(V7)),
+      ...captured,
+      ...captured.map((d) => d.slice(20)),
+    ];
   },
   repair,
   create: (block) => createEngine(block),

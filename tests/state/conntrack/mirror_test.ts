@@ -116,3 +116,24 @@ Deno.test("SyncMirror.sweepEntry() hands a learned flow back once local traffic 
     if (change) assertEquals(change.state.creatorId, 0x99);
   }
 });
+
+Deno.test("SyncMirror.sweepEntry(force) re-sends only entries whose state, status or mark changed", () => {
+  const { m, stats } = mirror();
+  m.event("new", entry(3, 300, 1));
+  m.event("new", entry(3, 300, 2));
+  m.event("new", entry(3, 300, 3));
+  const marked: CtEntry = { ...entry(3, 300, 3), mark: 7 };
+  // [entry as the resync dump shows it, expected change]
+  const cases: [CtEntry, string][] = [
+    [entry(3, 300, 1), "-"], // unchanged: the peers already have it
+    [entry(5, 300, 2), "update"], // CLOSE_WAIT: an UPDATE event was lost
+    [marked, "update"], // the mark changed
+    [entry(3, 300, 4), "insert"], // a NEW event was lost
+  ];
+  const seen = new Set<string>();
+  for (const [e, expected] of cases) {
+    assertEquals(m.sweepEntry(e, true, seen)?.type ?? "-", expected);
+  }
+  assertEquals([stats.repaired, stats.refreshed], [1, 0]);
+  assertEquals(m.sweepEnd(seen), []);
+});

@@ -72,7 +72,7 @@ const OWN = tcp("198.51.100.9", 50000, "192.0.2.1", 22);
 Deno.test("ConntrackProvider opens events first, on groups NEW|UPDATE|DESTROY, with a big buffer", async () => {
   const { kernel, provider } = rig();
   assertEquals(kernel.ports.map((p) => p.groups), [7, 0, 0]);
-  assertEquals(kernel.ports[0].receiveBuffer, 32 * 1024 * 1024);
+  assertEquals(kernel.ports[0].receiveBuffer, 128 * 1024 * 1024);
   await provider.close();
   assert(kernel.ports.every((p) => p.closed));
 });
@@ -216,15 +216,15 @@ Deno.test("ConntrackProvider counts ENOBUFS and repairs the mirror with a resync
   kernel.traffic(flow(tcp("10.0.0.7", 1, "198.51.100.20", 443))); // dropped: overrun
   provider.drainEvents();
   assertEquals(provider.stats.overruns, 1);
-  assertEquals(kernel.ports[0].receiveBuffer, 64 * 1024 * 1024);
+  assertEquals(kernel.ports[0].receiveBuffer, 256 * 1024 * 1024); // doubled from 128 MiB
   assertEquals(changes.map((c) => c.type), ["insert", "insert", "delete"]);
   provider.sweep(true);
   assertEquals(provider.stats.resyncs, 1);
-  // B re-announced, the flow lost in the overrun announced for the first time.
+  // Only what the overrun lost: the flow whose NEW was dropped; B, unchanged, is not re-sent.
   assertEquals(changes.slice(3).map((c) => `${c.type} ${c.state.lan.addr}`).sort(), [
     "insert 10.0.0.7",
-    "update 10.0.0.6",
   ]);
+  assertEquals(provider.stats.repaired, 1);
   await provider.close();
 });
 

@@ -1,0 +1,137 @@
+/**
+ * In-process sync benchmark: two PfsyncEngines joined by an in-memory wire
+ * (no sockets, no kernel), so the figures are the engine's own ceiling —
+ * encode, decode, admission and table work on both ends in one thread.
+ * Live: states inserted on A reach B's table as INS packets. Bulk: B asks
+ * and A streams its table (first-batch delay 0). Output pacing is off.
+ * Part of `runPfsyncSyncBench` (sync.ts).
+ */
+import { PfsyncEngine } from "../../lib/pfsync/mod.ts";
+import { StateTable } from "../../lib/state/mod.ts";
+import type { State } from "../../lib/state/types.ts";
+
+interface Node {
+  readonly table: StateTable;
+  readonly engine: PfsyncEngine;
+}
+
+function pair(clock: { ms: number }) {
+  const wire: { from: number; bytes: Uint8Array }[] = [];
+  const nodes: Node[] = [];
+  for (let i = 0; i < 2; i++) {
+    const table = new StateTable({ now: () => clock.ms });
+    const engine = new PfsyncEngine(table, {
+      send: (bytes) => void wire.push({ from: i, bytes }),
+      now: () => clock.ms,
+      log: () => {},
+      holdPreemption: () => {},
+    }, {
+      syncif: "sync0",
+      hostId: 0x0a000001 + i,
+      mtu: 1500,
+      bulk: { firstDelayMs: 0, tickMs: 0, batchPackets: 1000 },
+      pacing: { packetsPerSecond: 0 }, // the engine's ceiling, not the wire's
+    });
+    nodes.push({ table, engine });
+  }
+  const pump = () => {
+    while (wire.length) {
+      const { from, bytes } = wire.shift()!;
+      nodes[1 - from].engine.receive(
+        { ttl: 255, onSyncInterface: true, source: `10.0.0.${from + 1}` },
+        bytes,
+      );
+    }
+  };
+  return { nodes, pump };
+}
+
+function makeState(i: number, creatorId: number): State {
+  const addr = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+  const peer = {
+    seqlo: i,
+    seqhi: i + 65535,
+    seqdiff: 0,
+    maxWin: 65535,
+    mss: 1460,
+    state: 4,
+    wscale: 0,
+  };
+  return {
+    id: (0x5a000000n << 32n) + BigInt(i),
+    creatorId,
+    ifname: "self",
+    lan: { addr, port: 1024 + (i % 50000) },
+    gwy: { addr, port: 1024 + (i % 50000) },
+    ext: { addr: "198.51.100.7", port: 443 },
+    src: peer,
+    dst: peer,
+    rtAddr: "0.0.0.0",
+    rule: 0xffffffff,
+    anchor: 0xffffffff,
+    natRule: 0,
+    creation: 0,
+    expire: 0,
+    packets: [0, 0],
+    bytes: [0, 0],
+    af: 2,
+    proto: 6,
+    direction: 2,
+    log: 0,
+    allowOpts: 0,
+    timeout: 2,
+    syncFlags: 0,
+    updates: 0,
+  };
+}
+
+export interface SyncBenchResult {
+  readonly count: number;
+  readonly liveStatesPerSecond: number;
+  readonly bulkMs: number;
+  readonly bulkStatesPerSecond: number;
+}
+
+export function measureSync(count: number): SyncBenchResult {
+  const clock = { ms: 1_700_000_000_000 };
+  const { nodes: [a, b], pump } = pair(clock);
+  a.engine.start();
+  b.engine.start();
+  pump();
+  clock.ms += 70_000; // both give up waiting for each other (no BUS while waiting)
+  for (let t = 0; t < 14; t++) {
+    clock.ms += 5_000;
+    a.engine.tick();
+    b.engine.tick();
+    pump();
+  }
+  let start = performance.now();
+  for (let i = 0; i < count; i++) {
+    a.table.insert(makeState(i, 0x0a000001), "local");
+    if (i % 600 === 599) pump();
+  }
+  a.engine.tick(clock.ms += 1000);
+  pump();
+  const liveMs = performance.now() - start;
+  if (b.table.size !== count) throw new Error(`live sync delivered ${b.table.size} of ${count}`);
+
+  // A fresh B' asks A for everything.
+  const fresh = pair(clock);
+  const [a2, b2] = fresh.nodes;
+  for (const state of a.table.states()) a2.table.insert(state, "local");
+  start = performance.now();
+  b2.engine.start();
+  fresh.pump();
+  while (b2.engine.status().bulk.pending) {
+    a2.engine.tick(clock.ms += 1);
+    fresh.pump();
+  }
+  const bulkMs = performance.now() - start;
+  if (b2.table.size !== count) throw new Error(`bulk delivered ${b2.table.size} of ${count}`);
+  return {
+    count,
+    liveStatesPerSecond: count / (liveMs / 1000),
+    bulkMs,
+    bulkStatesPerSecond: count / (bulkMs / 1000),
+  };
+}

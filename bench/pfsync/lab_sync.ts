@@ -1,0 +1,163 @@
+/**
+ * pfsyncd through real sockets: two agents (memory provider) in lab
+ * namespaces on a bridged sync segment.
+ *
+ * - live: N states imported on A (`states import`, JSON lines through the
+ *   control socket) until B holds all N. The import feed itself bounds this
+ *   figure, as `conntrack -R` bounds conntrackd's; A's import time and both
+ *   agents' CPU per state are reported beside it.
+ * - bulk: A is filled with N states by `feed.ts` (pfsync INS packets from a
+ *   third host, seconds instead of a minute of JSON), then B — empty, idle —
+ *   runs `pfsyncd resync`. The time is B's own, from its log: "bulk update
+ *   requested" to "bulk update done". Resident memory per state is the RSS
+ *   growth of each agent over its empty, settled self.
+ */
+import { procFigures } from "../conntrack/sync_rate.ts";
+import { type LabAgent, startAgent } from "../../tests/lab/agent.ts";
+import {
+  importText,
+  pfsyncYaml,
+  stateLines,
+  syncTopology,
+  waitForCount,
+} from "../../tests/lab/fixtures/pfsync_common.ts";
+import { sleep, waitFor, withLab } from "../../tests/lab/lab.ts";
+import type { Lab } from "../../tests/lab/lab.ts";
+
+const FEED = new URL("./feed.ts", import.meta.url).pathname;
+
+export interface LiveFigures {
+  readonly n: number;
+  /** Import start → B holds all N. */
+  readonly seconds: number;
+  readonly perSecond: number;
+  /** Import start → the import command returned (A's feed rate). */
+  readonly importSeconds: number;
+  /** CPU µs per state, whole agent (A includes parsing the import). */
+  readonly cpuUsA: number;
+  readonly cpuUsB: number;
+  readonly lost: number;
+}
+
+export interface BulkFigures {
+  readonly n: number;
+  /** B's log: bulk update requested → done. */
+  readonly seconds: number;
+  readonly perSecond: number;
+  readonly received: number;
+  readonly count: number;
+  /** RSS growth per state: A (states learned from the feed), B (from the bulk update). */
+  readonly rssPerStateA: number;
+  readonly rssPerStateB: number;
+  readonly rssMbA: number;
+  readonly rssMbB: number;
+  readonly packets: number;
+}
+
+async function pair(lab: Lab): Promise<{ a: LabAgent; b: LabAgent }> {
+  const { fws: [fw1, fw2] } = await syncTopology(lab, 2);
+  const [a, b] = await Promise.all([
+    startAgent(fw1, lab, { yaml: pfsyncYaml({ hostid: 1 }) }),
+    startAgent(fw2, lab, { yaml: pfsyncYaml({ hostid: 2 }) }),
+  ]);
+  await waitFor(async () =>
+    (await a.status()).pfsync.bulk.phase === "done" &&
+    (await b.status()).pfsync.bulk.phase === "done", {
+    timeoutMs: 30_000,
+    message: "start-up bulk exchange",
+  });
+  return { a, b };
+}
+
+const mib = 1024 * 1024;
+
+export async function measureLive(n: number): Promise<LiveFigures> {
+  return await withLab(async (lab) => {
+    const { a, b } = await pair(lab);
+    const text = stateLines(0, n);
+    await sleep(500);
+    const a0 = procFigures(a.proc.pid);
+    const b0 = procFigures(b.proc.pid);
+    const start = performance.now();
+    let imported = 0;
+    const importing = importText(lab, a, text).then(() => imported = performance.now());
+    await waitForCount(b, n, 120_000);
+    const done = performance.now();
+    await importing;
+    const a1 = procFigures(a.proc.pid);
+    const b1 = procFigures(b.proc.pid);
+    const sa = await a.status();
+    const sb = await b.status();
+    return {
+      n,
+      seconds: (done - start) / 1000,
+      perSecond: n / ((done - start) / 1000),
+      importSeconds: (imported - start) / 1000,
+      cpuUsA: (a1.cpuS - a0.cpuS) * 1e6 / n,
+      cpuUsB: (b1.cpuS - b0.cpuS) * 1e6 / n,
+      lost: (sa.pfsync.stats.opackets ?? 0) - (sb.pfsync.stats.ipackets ?? 0),
+    };
+  });
+}
+
+/** Timestamp (ms) of the last log line matching `re`. */
+function logTime(log: string, re: RegExp): number {
+  const line = log.split("\n").findLast((l) => re.test(l));
+  if (!line) throw new Error(`no log line ${re}`);
+  return Date.parse(line.split(" ")[0]);
+}
+
+export async function measureBulk(n: number, feedPps = 20_000): Promise<BulkFigures> {
+  return await withLab(async (lab) => {
+    const { fws: [fw1, fw2], injector } = await syncTopology(lab, 2, { injector: true });
+    const [a, b] = await Promise.all([
+      startAgent(fw1, lab, { yaml: pfsyncYaml({ hostid: 1, logLevel: "info" }) }),
+      startAgent(fw2, lab, { yaml: pfsyncYaml({ hostid: 2, logLevel: "info" }) }),
+    ]);
+    await waitFor(async () =>
+      (await a.status()).pfsync.bulk.phase === "done" &&
+      (await b.status()).pfsync.bulk.phase === "done", {
+      timeoutMs: 30_000,
+      message: "start-up bulk exchange",
+    });
+    await sleep(500);
+    const a0 = procFigures(a.proc.pid);
+    const b0 = procFigures(b.proc.pid);
+    const feed = await injector!.runDeno(FEED, ["10.240.0.1", String(n), String(feedPps)], {
+      timeoutMs: 180_000,
+    });
+    if (!feed.success) throw new Error(`feed: ${feed.stderr}`);
+    await waitForCount(a, n, 30_000);
+    const before = (await b.status()).pfsync.stats.ipackets ?? 0;
+    const resync = await b.cli(["resync"]);
+    if (!resync.success) throw new Error(`resync: ${resync.stderr}`);
+    await waitFor(async () => {
+      const s = await b.status();
+      return s.pfsync.bulk.phase === "done" || s.pfsync.bulk.phase === "failed";
+    }, { timeoutMs: 120_000, intervalMs: 20, message: "B's bulk update" });
+    await sleep(1000);
+    const a1 = procFigures(a.proc.pid);
+    const b1 = procFigures(b.proc.pid);
+    const sb = await b.status();
+    const log = b.log();
+    const ms = logTime(log, /bulk update done/) - logTime(log, /bulk update requested/);
+    return {
+      n,
+      seconds: ms / 1000,
+      perSecond: n / (ms / 1000),
+      received: sb.pfsync.bulk.statesReceived,
+      count: sb.states.count,
+      rssPerStateA: (a1.rssMb - a0.rssMb) * mib / n,
+      rssPerStateB: (b1.rssMb - b0.rssMb) * mib / n,
+      rssMbA: a1.rssMb,
+      rssMbB: b1.rssMb,
+      packets: (sb.pfsync.stats.ipackets ?? 0) - before,
+    };
+  });
+}
+
+if (import.meta.main) {
+  const n = Number(Deno.args[1] ?? 100_000);
+  if (Deno.args[0] === "live") console.log(await measureLive(n));
+  else console.log(await measureBulk(n));
+}
