@@ -18,8 +18,9 @@
  * `measureConntrackdResync` does only when `raiseLimit` is set and restores
  * afterwards.
  */
-import { procFigures, restoreFile, syncRuns, type SyncRun } from "../conntrack/sync_rate.ts";
+import { procFigures, restoreFile, type SyncRun, syncRuns } from "../conntrack/sync_rate.ts";
 import { type Lab, type Ns, sleep, withLab } from "../../tests/lab/lab.ts";
+import { SYNC_MTU } from "./lab_sync.ts";
 
 export interface ConntrackdResync {
   readonly n: number;
@@ -69,7 +70,11 @@ const RULESET = "add table inet bench; " +
   "add rule inet bench pass ct state established accept";
 
 async function host(args: string[]): Promise<string> {
-  const out = await new Deno.Command(args[0], { args: args.slice(1), stdout: "piped", stderr: "piped" })
+  const out = await new Deno.Command(args[0], {
+    args: args.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   if (!out.success) throw new Error(`${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
   return new TextDecoder().decode(out.stdout).trim();
@@ -95,7 +100,7 @@ export async function measureConntrackdResync(
     return await withLab(async (lab) => {
       const a = await lab.namespace("cta");
       const b = await lab.namespace("ctb");
-      await lab.link(a, "sync0", b, "sync0");
+      await lab.link(a, "sync0", b, "sync0", { mtu: SYNC_MTU });
       await a.addr("sync0", "10.99.0.1/30");
       await b.addr("sync0", "10.99.0.2/30");
       for (const ns of [a, b]) await ns.exec(["nft", RULESET]);

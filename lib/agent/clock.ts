@@ -22,7 +22,14 @@ export const realClock: Clock = {
   now: () => performance.now(),
   wallNow: () => new Date(),
   setTimer(at, fn) {
-    const id = setTimeout(fn, Math.max(0, at - performance.now()));
+    // setTimeout may fire a fraction of a millisecond early by this clock: re-arm until due.
+    let id: ReturnType<typeof setTimeout>;
+    const arm = () => {
+      const wait = at - performance.now();
+      if (wait <= 0) fn();
+      else id = setTimeout(arm, Math.ceil(wait));
+    };
+    id = setTimeout(arm, Math.max(0, Math.ceil(at - performance.now())));
     return { cancel: () => clearTimeout(id) };
   },
 };

@@ -45,6 +45,8 @@ export class PfsyncRuntime {
   #socket?: RawIPv4Socket;
   #timer: Timer | undefined;
   #timerAt = Infinity;
+  #lastSource = -1;
+  #lastSourceText = "";
 
   constructor(options: PfsyncRuntimeOptions) {
     this.#options = options;
@@ -151,13 +153,23 @@ export class PfsyncRuntime {
         this.engine.receive({
           ttl: packet.ttl,
           onSyncInterface: this.#syncIfindex === undefined || packet.ifindex === this.#syncIfindex,
-          source: formatIPv4(packet.source),
+          source: this.#sourceText(packet.source),
         }, packet.payload);
       } catch (error) {
         this.#options.logger.error(`pfsync: packet handling failed: ${error}`);
       }
     }
     this.#schedule();
+  }
+
+  /** The source as text, formatted once per peer rather than once per packet. */
+  #sourceText(source: Uint8Array): string {
+    const key = ((source[0] << 24) | (source[1] << 16) | (source[2] << 8) | source[3]) >>> 0;
+    if (key !== this.#lastSource) {
+      this.#lastSource = key;
+      this.#lastSourceText = formatIPv4(source);
+    }
+    return this.#lastSourceText;
   }
 
   /** Keeps exactly one timer, at the engine's earliest deadline. */

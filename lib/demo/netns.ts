@@ -85,8 +85,21 @@ export class DemoNamespace {
     return this.ip(["route", "add", ...args]);
   }
 
+  /** Through /proc/sys (per namespace for net.*), so procps need not be installed. */
   sysctl(key: string, value: string | number): Promise<string> {
-    return exec(["ip", "netns", "exec", this.name, "sysctl", "-qw", `${key}=${value}`]);
+    const path = `/proc/sys/${key.replaceAll(".", "/")}`;
+    return exec([
+      "ip",
+      "netns",
+      "exec",
+      this.name,
+      "sh",
+      "-c",
+      'echo "$1" > "$2"',
+      "sh",
+      `${value}`,
+      path,
+    ]);
   }
 
   /** Starts argv in this namespace (its own process group), output to `logPath`. */

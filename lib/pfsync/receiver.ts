@@ -180,9 +180,12 @@ export class PfsyncReceiver {
         continue;
       }
       this.d.requester.onState(ctx.now);
+      // Most full updates arrive in bulk updates, for states we lack: insert
+      // first, which also finds a known id, and look the state up only then.
+      if (table.insert(this.learned(r), ctx.origin, wireRecord(ctx.bytes, i))) continue;
       const local = table.get(r);
       if (!local) {
-        if (!table.insert(this.learned(r), ctx.origin, wireRecord(ctx.bytes, i))) stats.badstate++;
+        stats.badstate++; // another state holds the flow
         continue;
       }
       const verdict = this.staleDetection ? judgeFullUpdate(local, r.src, r.dst) : "fresh";

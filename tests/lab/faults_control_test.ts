@@ -21,7 +21,11 @@ async function rawControl(
   wantLines = 1,
 ): Promise<{ lines: Record<string, unknown>[]; closed: boolean }> {
   const conn = await Deno.connect({ transport: "unix", path });
-  const writing = conn.write(bytes).catch(() => 0);
+  // conn.write may write part of a large buffer: loop until all is out (or the server closes).
+  const writing = (async () => {
+    let off = 0;
+    while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+  })().catch(() => {});
   const decoder = new TextDecoder();
   let text = "";
   let closed = false;

@@ -39,7 +39,7 @@ async function demo(args: string[]) {
   );
   // The live panel showed both nodes, before and after the failover.
   assertMatch(stdout, new RegExp(`fw1  inside MASTER  outside MASTER  states +${n}`));
-  assertMatch(stdout, /fw1  down/);
+  assertMatch(stdout, /fw1 {2}down/);
   assertMatch(stdout, new RegExp(`fw2  inside MASTER  outside MASTER  states +${n}`));
   const ping = /ping through the firewalls: (\d+) sent, (\d+) answered/.exec(stdout);
   assert(ping && Number(ping[2]) > 0 && Number(ping[2]) <= Number(ping[1]), stdout);

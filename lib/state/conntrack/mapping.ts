@@ -21,7 +21,9 @@
  *   ifname                  helper name or ""
  *   expire / creation       CTA_TIMEOUT / age in seconds; timeout = pf index
  *   packets/bytes           counters, truncated to 32 bits (informational)
- *   id                      epoch << 32 | CTA_ID (logging only, never sent back)
+ *   id                      epoch << 32 | CTA_ID here; the provider's mirror sends
+ *                           (epoch ^ hash(tuple, zone)) << 32 | CTA_ID instead, because
+ *                           32-bit CTA_IDs collide at 100 k entries (mirror.ts flowId)
  *
  * Lost going Linux → State (and so to the peer): labels, seq-adjust,
  * synproxy, expectations and their master tuple, secmark/secctx, helper

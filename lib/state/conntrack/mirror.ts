@@ -60,6 +60,19 @@ export interface MirrorOptions {
 
 const keyOf = (entry: CtEntry): string => ctTupleKey(entry.orig!, entry.zone ?? 0);
 
+/**
+ * A new flow's 64-bit pfsync id: CTA_ID in the low half (LX1 id[1], for logging) and, in the
+ * high half, the boot epoch mixed with a hash of the (tuple, zone) key. CTA_ID alone is a 32-bit
+ * hash, and among 100 000 entries two share one about as often as not (birthday bound
+ * n²/2³³ ≈ 1.2) — peers would drop the second as a collision. Both halves are stable for the
+ * entry's life, so an agent restart gives every entry the id it had before.
+ */
+export function flowId(key: string, epoch: number, ctaId: number): bigint {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (BigInt((h ^ epoch) >>> 0) << 32n) | BigInt(ctaId >>> 0);
+}
+
 /** TCP state, status bits and mark folded into one number (a changed one means an UPDATE). */
 function signature(entry: CtEntry): number {
   const base = ((entry.tcp?.state ?? 15) & 0xf) | (((entry.status ?? 0) & 0xffff) << 4);
@@ -112,6 +125,7 @@ export class SyncMirror {
     });
     const identity = this.#learned.get(key) ?? previous;
     if (identity) state = { ...state, id: identity.id, creatorId: identity.creatorId };
+    else state = { ...state, id: flowId(key, this.#options.epoch, entry.id ?? 0) };
     this.#announced.set(key, {
       firstSeen,
       at: now,

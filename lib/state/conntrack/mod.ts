@@ -46,5 +46,5 @@ export {
   procSysctl,
   type SysctlAccess,
 } from "./sysctl.ts";
-export { type MirrorOptions, SyncMirror } from "./mirror.ts";
+export { flowId, type MirrorOptions, SyncMirror } from "./mirror.ts";
 export { ctTcpToPf, pfTcpToCt, pfTimeoutFor } from "./tcp_states.ts";
