@@ -65,7 +65,9 @@ function summarise(runs: readonly SyncRun[]): SyncCell {
     a: proc((r) => r.a),
     b: proc((r) => r.b),
     incomplete: runs.filter((r) => r.reached < r.n).length,
-    notes: runs.flatMap((r) => r.note ? [r.note] : []),
+    // The counters of a run that fell short explain it; otherwise one run's are enough.
+    notes: (runs.some((r) => r.reached < r.n) ? runs.filter((r) => r.reached < r.n) : runs)
+      .slice(0, 1).flatMap((r) => r.note ? [r.note] : []),
   };
 }
 

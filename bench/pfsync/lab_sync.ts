@@ -119,7 +119,7 @@ function logTime(log: string, re: RegExp): number {
   return Date.parse(line.split(" ")[0]);
 }
 
-export async function measureBulk(n: number, feedPps = 20_000): Promise<BulkFigures> {
+export async function measureBulk(n: number, feedPps = 10_000): Promise<BulkFigures> {
   return await withLab(async (lab) => {
     const { fws: [fw1, fw2], injector, sw } = await syncTopology(lab, 2, {
       injector: true,
@@ -138,11 +138,20 @@ export async function measureBulk(n: number, feedPps = 20_000): Promise<BulkFigu
     await sleep(500);
     const a0 = procFigures(a.proc.pid);
     const b0 = procFigures(b.proc.pid);
-    const feed = await injector!.runDeno(FEED, ["10.240.0.1", String(n), String(feedPps)], {
-      timeoutMs: 180_000,
-    });
-    if (!feed.success) throw new Error(`feed: ${feed.stderr}`);
-    await waitForCount(a, n, 30_000);
+    // On a busy machine A may fall behind the feed and its socket drop some:
+    // feed again (known states are dropped as duplicates) until A holds N.
+    for (let round = 0; round < 3; round++) {
+      const feed = await injector!.runDeno(FEED, ["10.240.0.1", String(n), String(feedPps)], {
+        timeoutMs: 300_000,
+      });
+      if (!feed.success) throw new Error(`feed: ${feed.stderr}`);
+      try {
+        await waitForCount(a, n, 20_000);
+        break;
+      } catch (error) {
+        if (round === 2) throw error;
+      }
+    }
     // The feeder leaves the segment, so A's multicast reaches B alone.
     await sw.down("sx");
     const before = (await b.status()).pfsync.stats.ipackets ?? 0;

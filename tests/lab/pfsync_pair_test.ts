@@ -24,7 +24,7 @@ const COUNT = 10_000;
 labTest(
   "pfsync pair: 10,000 states sync, updates coalesce, deletes propagate, restart bulk-updates under hold",
   async (lab) => {
-    const { fws: [fw1, fw2] } = await syncTopology(lab, 2);
+    const { fws: [fw1, fw2], sw } = await syncTopology(lab, 2);
     // A would rather be backup (advskew 100); B preempts whenever it may.
     const [a, b] = await Promise.all([
       startAgent(fw1, lab, { yaml: pfsyncYaml({ hostid: 1, advskew: 100 }), sysctl: PREEMPT }),
@@ -100,15 +100,20 @@ labTest(
     for (const i of [10, 20, 30]) assert(!left.has(stateId(i)), `state ${i} deleted on B`);
 
     // 4. B restarts: bulk update from A while CARP preemption is held back.
+    // A is cut off the sync segment first, so B's first bulk request goes
+    // unanswered: B hears A's CARP adverts (advskew 100 against its 0) and
+    // would preempt at once, but must stay BACKUP until the bulk update ends.
     assertEquals(await b.stop(), 0);
     await a.waitForVhid(1, "MASTER", { timeoutMs: 5_000 });
+    await sw.down("s1");
     const b2 = await startAgent(fw2, lab, {
       yaml: pfsyncYaml({ hostid: 2, advskew: 0 }),
       sysctl: PREEMPT,
       label: "restarted",
     });
-    const samples: { phase: string; holding: boolean; demotion: number; carp: string }[] = [];
-    await waitFor(async () => {
+    type Sample = { phase: string; holding: boolean; demotion: number; carp: string };
+    const samples: Sample[] = [];
+    const sample = async () => {
       const s = await b2.status();
       samples.push({
         phase: s.pfsync.bulk.phase,
@@ -116,25 +121,42 @@ labTest(
         demotion: s.demotion.value,
         carp: s.carp[0]?.state ?? "?",
       });
-      return s.carp[0]?.state === "MASTER";
-    }, { timeoutMs: 15_000, intervalMs: 5, message: "restarted B preempts to MASTER" });
+      return s;
+    };
+    await waitFor(async () => (await sample()).carp[0]?.state === "BACKUP", {
+      timeoutMs: 5_000,
+      message: "restarted B is BACKUP",
+    });
+    const heldUntil = performance.now() + 2_500; // > 2 adverts from A
+    while (performance.now() < heldUntil) {
+      await sample();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert(samples.every((s) => s.holding && s.carp !== "MASTER"), "held back while pending");
+    assert(samples.every((s) => s.demotion > 0), "demotion shown while the bulk update is pending");
+    await sw.up("s1"); // B's next retry (every 5 s) reaches A
+    await waitFor(async () => (await sample()).carp[0]?.state === "MASTER", {
+      timeoutMs: 15_000,
+      intervalMs: 20,
+      message: "restarted B preempts to MASTER after the bulk update",
+    });
     const status = await b2.status();
     assertEquals(status.states.count, COUNT - 3, "whole table by bulk update");
     assertEquals(status.pfsync.bulk.phase, "done");
     assertEquals(status.pfsync.bulk.statesReceived, COUNT - 3);
+    assertEquals(status.demotion.value, 0);
     for (const s of samples) {
       assert(!(s.carp === "MASTER" && s.holding), "MASTER while the bulk update was pending");
-      if (s.holding) assert(s.demotion > 0, "demotion held while the bulk update is pending");
     }
-    // The log orders it: hold, bulk done, release, then MASTER.
+    // The log orders it: hold, release, then MASTER.
     const log = b2.log();
     const hold = log.indexOf("holding CARP preemption back");
     const release = log.indexOf("CARP preemption released");
     assert(hold >= 0 && release > hold, `hold/release in the log:\n${log}`);
     assert(log.lastIndexOf("MASTER") > release, "MASTER only after the release");
     console.log(
-      `  restarted B: ${status.pfsync.bulk.statesReceived} states by bulk update; ` +
-        `${samples.filter((s) => s.holding).length} of ${samples.length} status samples held`,
+      `  restarted B: ${status.pfsync.bulk.statesReceived} states by bulk update; held BACKUP ` +
+        `through ${samples.filter((s) => s.holding).length} status samples, then MASTER`,
     );
   },
   { timeoutMs: 60_000 },

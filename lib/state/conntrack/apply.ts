@@ -21,7 +21,13 @@
 import { formatAddress } from "../../net/address.ts";
 import { CT_ERRNO } from "../../netlink/ct_constants.ts";
 import type { CtEntry } from "../../netlink/ct_types.ts";
-import { ctCreateRequest, ctDeleteRequest, ctUpdateRequest } from "../../netlink/ctnetlink.ts";
+import {
+  CT_FLAGS_CREATE,
+  ctCreateRequest,
+  ctDeleteRequest,
+  ctUpdateRequest,
+} from "../../netlink/ctnetlink.ts";
+import { NLM_F_ACK } from "../../netlink/nlmsg.ts";
 import type { State } from "../types.ts";
 import type { RequestChannel } from "./channel.ts";
 import { stateCtKey, stateToCt, type ToCtOptions } from "./mapping.ts";
@@ -109,7 +115,10 @@ export class CtApplier {
 
   /** Insert or update a peer state; `exists` = we injected this flow before. */
   upsert(state: State, exists = false): ApplyResult {
-    const entry = stateToCt(state, this.options);
+    return this.#upsert(stateToCt(state, this.options), exists);
+  }
+
+  #upsert(entry: CtEntry, exists: boolean): ApplyResult {
     if (!exists) {
       const errno = this.#create(entry);
       if (errno === 0) return this.#done("created");
@@ -127,6 +136,34 @@ export class CtApplier {
     if (deleted !== 0 && deleted !== CT_ERRNO.ENOENT) return this.#fail("delete", entry, deleted);
     const created = this.#create(entry);
     return created === 0 ? this.#done("recreated") : this.#fail("create", entry, created);
+  }
+
+  /**
+   * Creates for flows not known to exist here, many per datagram (one
+   * syscall for the lot instead of a request and an ACK each); the ones the
+   * kernel refuses go down the one-by-one path of `upsert` — EEXIST to an
+   * update, an unknown helper to a create without it. Results in order.
+   */
+  upsertMany(states: readonly State[]): ApplyResult[] {
+    const entries = states.map((s) => stateToCt(s, this.options));
+    const seqs: number[] = [];
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      const seq = this.channel.nextSeq();
+      const flags = i === entries.length - 1 ? CT_FLAGS_CREATE : CT_FLAGS_CREATE & ~NLM_F_ACK;
+      seqs.push(seq);
+      parts.push(ctCreateRequest(entries[i], seq, flags));
+    }
+    const errors = entries.length > 0 ? this.channel.batch(parts, seqs) : new Map();
+    return entries.map((entry, i) => {
+      const errno = errors.get(seqs[i]);
+      if (errno === undefined) return this.#done("created");
+      if (errno === CT_ERRNO.EEXIST) return this.#upsert(entry, true);
+      if (errno === CT_ERRNO.EOPNOTSUPP && entry.help) {
+        return this.#upsert({ ...entry, help: undefined }, false);
+      }
+      return this.#fail("create", entry, errno);
+    });
   }
 
   /** Delete a peer state's entry; a missing entry is fine (it expired or was never created). */

@@ -123,6 +123,39 @@ export class RequestChannel {
   }
 
   /**
+   * Sends several requests in one datagram — `parts`, each built for its own
+   * sequence number in `seqs`, only the last one asking for an ACK — and
+   * collects the errors. The kernel handles the messages of a datagram in
+   * order and answers a request without NLM_F_ACK only when it fails, so
+   * once the last one's reply is in, every earlier error is too. Returns the
+   * errno per sequence number that failed (absent = success).
+   */
+  batch(parts: readonly Uint8Array[], seqs: readonly number[]): Map<number, number> {
+    let length = 0;
+    for (const part of parts) length += (part.length + 3) & ~3;
+    const datagram = new Uint8Array(length);
+    let at = 0;
+    for (const part of parts) {
+      datagram.set(part, at);
+      at += (part.length + 3) & ~3;
+    }
+    const wanted = new Set(seqs);
+    const last = seqs[seqs.length - 1];
+    const errors = new Map<number, number>();
+    this.port.send(datagram);
+    for (;;) {
+      for (const message of this.#messages(this.#next())) {
+        const seq = message.header.seq;
+        if (!wanted.has(seq)) continue; // a late reply to an abandoned request
+        const reply = this.#classify(message);
+        if (!reply) continue;
+        if (reply.kind === "error") errors.set(seq, reply.errno);
+        if ((reply.kind === "ack" || reply.kind === "error") && seq === last) return errors;
+      }
+    }
+  }
+
+  /**
    * Dumps the table (family 0 = all) and hands every entry to `onEntry`.
    * Returns 0 or the errno of NLMSG_DONE / NLMSG_ERROR.
    */

@@ -82,6 +82,15 @@ const EVENTS_PER_WAKEUP = 512;
 const DEFAULT_SWEEP_MS = 30_000;
 /** Peer states applied between two drains of the event socket (each queues one own event). */
 const APPLY_DRAIN_EVERY = 256;
+/** Creates per datagram (≈150 bytes each: well inside the socket's send buffer). */
+const APPLY_BATCH = 128;
+
+interface PendingCreate {
+  readonly state: State;
+  readonly key: string;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
 
 /** The first 32 bits of /proc/sys/kernel/random/boot_id (a UUID per boot), if readable. */
 export function bootEpoch(
@@ -115,6 +124,10 @@ export class ConntrackProvider implements StateProvider {
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #appliedSinceDrain = 0;
+  #pending: PendingCreate[] = [];
+  readonly #pendingKeys = new Set<string>();
+  #flushQueued = false;
+  #drainQueued = false;
   readonly #grace: number;
 
   constructor(options: ConntrackProviderOptions) {
@@ -293,13 +306,67 @@ export class ConntrackProvider implements StateProvider {
     if (force) this.stats.resyncs++;
   }
 
+  /**
+   * Creates for flows new to us are gathered and sent many to a datagram
+   * (`CtApplier.upsertMany`) when the current burst of pfsync records has
+   * been read — at the next microtask, or at once when the batch is full;
+   * anything else (a delete, an update of a known flow, a flow already
+   * waiting) first sends what is gathered, so the kernel sees every change
+   * in the order the peer made it.
+   */
   apply(change: PeerChange): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("conntrack provider is closed"));
+    if (change.type !== "delete") {
+      const { key, exists } = this.#mirror.peerKey(change.state);
+      if (!exists && !this.#pendingKeys.has(key)) {
+        return new Promise((resolve, reject) => {
+          this.#pending.push({ state: change.state, key, resolve, reject });
+          this.#pendingKeys.add(key);
+          if (this.#pending.length >= APPLY_BATCH) {
+            this.#flush();
+          } else if (!this.#flushQueued) {
+            this.#flushQueued = true;
+            queueMicrotask(() => this.#flush());
+          }
+        });
+      }
+    }
     try {
+      this.#flush();
       this.#apply(change);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    const batch = this.#pending;
+    if (batch.length === 0) return;
+    this.#pending = [];
+    this.#pendingKeys.clear();
+    if (this.#closed) {
+      for (const item of batch) item.reject(new Error("conntrack provider is closed"));
+      return;
+    }
+    let results;
+    try {
+      results = this.applier.upsertMany(batch.map((item) => item.state));
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const { state, key, resolve, reject } = batch[i];
+      if (results[i].outcome === "failed") {
+        reject(new Error(results[i].error));
+        continue;
+      }
+      this.#mirror.learn(key, state, stateTimeout(state) + this.#grace);
+      resolve();
+    }
+    this.#applied(batch.length);
   }
 
   #apply(change: PeerChange): void {
@@ -314,13 +381,25 @@ export class ConntrackProvider implements StateProvider {
     const result = this.applier.upsert(change.state, exists);
     if (result.outcome === "failed") throw new Error(result.error);
     this.#mirror.learn(key, change.state, stateTimeout(change.state) + this.#grace);
-    // Each create queues an event for us on the event socket. A bulk update applies states
-    // far faster than the reactor comes round, so empty it as we go: an overrun would cost a
-    // full resync dump, and the events of real local flows would wait behind ours.
-    if (this.#subscribed && ++this.#appliedSinceDrain >= APPLY_DRAIN_EVERY) {
-      this.#appliedSinceDrain = 0;
-      this.drainEvents(EVENTS_PER_WAKEUP);
-    }
+    this.#applied(1);
+  }
+
+  /**
+   * Each create queues an event for us on the event socket. A bulk update applies states
+   * far faster than the reactor comes round, so empty it as we go: an overrun would cost a
+   * full resync dump, and the events of real local flows would wait behind ours.
+   */
+  #applied(count: number): void {
+    this.#appliedSinceDrain += count;
+    if (!this.#subscribed || this.#appliedSinceDrain < APPLY_DRAIN_EVERY) return;
+    this.#appliedSinceDrain = 0;
+    if (this.#drainQueued) return;
+    this.#drainQueued = true;
+    // Not from inside the table's event dispatch that brought us here: right after it.
+    queueMicrotask(() => {
+      this.#drainQueued = false;
+      if (!this.#closed) this.drainEvents();
+    });
   }
 
   /** Flows injected from peers that are still tracked. */
@@ -334,6 +413,7 @@ export class ConntrackProvider implements StateProvider {
 
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
+    this.#flush(); // what the peer sent before we stop still goes into the kernel
     this.#closed = true;
     if (this.#resyncTimer !== undefined) clearTimeout(this.#resyncTimer);
     if (this.#sweepTimer !== undefined) clearTimeout(this.#sweepTimer);

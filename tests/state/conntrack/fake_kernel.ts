@@ -15,6 +15,7 @@ import {
 import type { CtEntry, CtMessage, CtTuple } from "../../../lib/netlink/ct_types.ts";
 import { ctTupleKey, decodeCtNlMessage, encodeCtMessage } from "../../../lib/netlink/ctnetlink.ts";
 import {
+  NLM_F_ACK,
   NLM_F_CREATE,
   NLM_F_DUMP,
   NLM_F_EXCL,
@@ -35,6 +36,8 @@ export class FakePort implements NetlinkPort {
   overflowed = false;
   closed = false;
   receiveBuffer = 0;
+  /** Datagrams sent to the kernel (a batch of requests is one). */
+  datagrams = 0;
   readonly #kernel: FakeKernel;
 
   constructor(kernel: FakeKernel, fd: number, portId: number, groups: number) {
@@ -45,6 +48,7 @@ export class FakePort implements NetlinkPort {
   }
 
   send(bytes: Uint8Array): void {
+    this.datagrams++;
     for (const message of splitNlMessages(bytes)) {
       this.#kernel.handle(
         this,
@@ -148,7 +152,8 @@ export class FakeKernel {
     let errno: number = CT_ERRNO.EINVAL;
     if (msg.type === CT_MSG_NEW) errno = this.#new(port, msg);
     else if (msg.type === CT_MSG_DELETE) errno = this.#delete(port, msg);
-    this.#reply(port, bytes, msg.seq, errno);
+    // Like netlink_rcv_skb: an error always, an ACK only when asked for.
+    if (errno !== 0 || (msg.flags & NLM_F_ACK) !== 0) this.#reply(port, bytes, msg.seq, errno);
   }
 
   #new(port: FakePort, msg: CtMessage): number {

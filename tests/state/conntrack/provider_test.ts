@@ -315,3 +315,47 @@ Deno.test("ConntrackProvider.apply() retries a create without the helper the ker
   assertEquals(provider.applier.counters.created, 1);
   await provider.close();
 });
+
+Deno.test("ConntrackProvider.apply() sends a burst of new flows in one datagram, in order with a delete", async () => {
+  const { kernel, provider } = rig();
+  await provider.load();
+  kernel.traffic(flow(B)); // B exists here already: its create fails inside the batch
+  provider.drainEvents();
+  const requests = kernel.ports[1];
+  const before = requests.datagrams;
+  const C = tcp("10.0.0.7", 40002, "198.51.100.20", 443);
+  // As pfsync hands them over: one after another, nobody waiting in between.
+  const applied = [A, B, C].map((t) =>
+    provider.apply({ type: "insert", state: peerState(flow(t)), peer: "p" })
+  );
+  applied.push(provider.apply({ type: "delete", state: peerState(flow(A)), peer: "p" }));
+  await Promise.all(applied);
+  // One datagram for the three creates, one update for B (EEXIST), one delete for A after it.
+  assertEquals(requests.datagrams - before, 3);
+  assertEquals([kernel.get(A), kernel.get(B)?.timeout, kernel.get(C)?.timeout], [
+    undefined,
+    300,
+    300,
+  ]);
+  const { created, updated, deleted, failed } = provider.applier.counters;
+  assertEquals({ created, updated, deleted, failed }, {
+    created: 2,
+    updated: 1,
+    deleted: 1,
+    failed: 0,
+  });
+  assertEquals(provider.learnedCount, 2);
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider.apply() rejects just the state the kernel refused in a batch", async () => {
+  const { kernel, provider } = rig();
+  await provider.load();
+  kernel.failNext.set(CT_MSG_NEW, CT_ERRNO.ENOMEM); // the first create of the datagram
+  const results = await Promise.allSettled(
+    [A, B].map((t) => provider.apply({ type: "insert", state: peerState(flow(t)), peer: "p" })),
+  );
+  assertEquals(results.map((r) => r.status), ["rejected", "fulfilled"]);
+  assertEquals([kernel.get(A), kernel.get(B)?.timeout], [undefined, 300]);
+  await provider.close();
+});
