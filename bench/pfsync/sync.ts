@@ -76,6 +76,7 @@ export async function runPfsyncSyncBench(options: PfsyncSyncBenchOptions = {}): 
   const errors: string[] = [];
   const small = Math.min(100_000, large);
 
+  const loadStart = Deno.loadavg()[0].toFixed(2);
   const codec = measureCodec(500)[0];
   const inProcess = measureSync(small);
   const live = await attempt(
@@ -104,7 +105,10 @@ export async function runPfsyncSyncBench(options: PfsyncSyncBenchOptions = {}): 
       ),
     );
   }
-  return render({ codec, inProcess, live, ctLive, counts, bulk, resync, errors });
+  const load = `${loadStart} / ${
+    Deno.loadavg()[0].toFixed(2)
+  } on ${navigator.hardwareConcurrency} CPUs`;
+  return render({ codec, inProcess, live, ctLive, counts, bulk, resync, errors, load });
 }
 
 function ratio(a: number | undefined, b: number | undefined, digits = 2): string {
@@ -120,15 +124,17 @@ function render(r: {
   bulk: (BulkFigures | undefined)[];
   resync: (ConntrackdResync | undefined)[];
   errors: string[];
+  load: string;
 }): string {
   const lines: string[] = [
     "## pfsync sync: pfsyncd beside conntrackd",
     "",
-    "Both measured in this run, each pair of daemons in its own lab namespaces on a veth " +
-    `sync link with MTU ${SYNC_MTU} (the live conntrackd run, from bench/conntrack, uses 1500). ` +
-    "pfsyncd: memory provider, full records of 224 bytes, 9 a packet (the 2048-byte pfsync MTU " +
-    "rule), output paced at 30,000 packets/s. conntrackd: FTFW over UDP, peers.md settings, " +
-    "external cache on for the resync runs.",
+    "Both measured in this run, each pair of daemons in its own lab namespaces. pfsyncd: memory " +
+    `provider, a bridged sync segment with MTU ${SYNC_MTU}, full records of 224 bytes, 9 a packet ` +
+    "(the 2048-byte pfsync MTU rule), output paced at 30,000 packets/s. conntrackd: FTFW over " +
+    "UDP with peers.md's settings on a direct veth link with MTU 1500 (its best: at MTU 9000 its " +
+    "larger datagrams overran its 1.2 MB socket buffers and resyncs fell short), external cache " +
+    `on for the resync runs. Machine load average (1 min) at start / end: ${r.load}.`,
     "",
     "| figure | pfsyncd | conntrackd | target | pfsyncd vs target | pfsyncd / conntrackd |",
     "|---|---:|---:|---:|---|---:|",
