@@ -224,17 +224,6 @@ export class Agent {
           ? log.warning(message)
           : log.info(message),
     });
-    // Kernel events enter the table outside pfsync's own calls, so its flush timer must be
-    // armed for them (as `states import` does): once per batch, after the table has them.
-    let poking = false;
-    provider.onChange(() => {
-      if (poking) return;
-      poking = true;
-      queueMicrotask(() => {
-        poking = false;
-        this.pfsync?.poke();
-      });
-    });
     return provider;
   }
 

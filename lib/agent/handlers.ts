@@ -24,8 +24,11 @@ export function buildHandlers(agent: Agent): ControlHandlers {
     },
     "states.import": ({ lines }) => {
       const result = memoryProvider(agent).importLines(lines.join("\n"));
-      agent.pfsync.poke();
-      return Promise.resolve({ imported: result.imported, errors: [...result.errors] });
+      return Promise.resolve({
+        imported: result.imported,
+        updated: result.updated,
+        errors: [...result.errors],
+      });
     },
     "states.delete": ({ id, creatorid, flow }) => {
       let deleted = 0;
@@ -42,7 +45,6 @@ export function buildHandlers(agent: Agent): ControlHandlers {
         if (error instanceof ControlError) throw error;
         throw new ControlError("invalid_params", (error as Error).message);
       }
-      agent.pfsync.poke();
       return Promise.resolve({ deleted });
     },
     demote: ({ delta }) => {

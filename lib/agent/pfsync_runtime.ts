@@ -45,6 +45,8 @@ export class PfsyncRuntime {
   #socket?: RawIPv4Socket;
   #timer: Timer | undefined;
   #timerAt = Infinity;
+  #pokeQueued = false;
+  #unsubscribe?: () => void;
   #lastSource = -1;
   #lastSourceText = "";
 
@@ -92,6 +94,16 @@ export class PfsyncRuntime {
     if (this.#syncIfindex !== undefined) socket.joinGroup(INADDR_PFSYNC_GROUP, this.#syncIfindex);
     this.#socket = socket;
     this.#options.reactor.add(socket, () => this.#drain());
+    // Local changes (imports, kernel events) reach the engine outside this shell's calls, so
+    // its flush timer is armed for them here: once per burst, after the table has them all.
+    this.#unsubscribe = this.#options.table.on((event) => {
+      if (event.origin !== "local" || this.#pokeQueued) return;
+      this.#pokeQueued = true;
+      queueMicrotask(() => {
+        this.#pokeQueued = false;
+        this.#schedule();
+      });
+    });
     this.engine.start();
     this.#schedule();
   }
@@ -117,6 +129,8 @@ export class PfsyncRuntime {
   }
 
   stop(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     try {

@@ -145,6 +145,7 @@ async function importStates(file: string, control: string): Promise<void> {
     .map((line, index) => ({ number: index + 1, text: line.trim() }))
     .filter((line) => line.text !== "" && !line.text.startsWith("#"));
   let imported = 0;
+  let updated = 0;
   const errors: string[] = [];
   await withAgent(async () => {
     const client = await ControlClient.connect(control);
@@ -152,6 +153,7 @@ async function importStates(file: string, control: string): Promise<void> {
       for (const batch of importBatches(lines)) {
         const result = await client.call("states.import", { lines: batch.map((l) => l.text) });
         imported += result.imported;
+        updated += result.updated ?? 0;
         for (const error of result.errors) {
           errors.push(`${file}:${batch[error.line - 1]?.number ?? "?"}: ${error.message}`);
         }
@@ -161,7 +163,8 @@ async function importStates(file: string, control: string): Promise<void> {
       await client.closed();
     }
   });
-  await writeOut(`imported ${imported} state${imported === 1 ? "" : "s"}\n`);
+  const changed = updated > 0 ? `, updated ${updated}` : "";
+  await writeOut(`imported ${imported} state${imported === 1 ? "" : "s"}${changed}\n`);
   if (errors.length > 0) {
     throw new CliExit(
       EXIT_FAILURE,

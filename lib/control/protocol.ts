@@ -40,6 +40,8 @@ export interface StatesImportParams {
 }
 export interface StatesImportResult {
   imported: number;
+  /** Lines that named an existing state (same id and creator) and replaced it. */
+  updated?: number;
   errors: { line: number; message: string }[];
 }
 export interface StatesDeleteParams {

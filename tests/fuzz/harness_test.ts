@@ -104,6 +104,20 @@ Deno.test("fuzzTarget() reports each kind of failure with its input", async (t) 
       assert(report.failures[0].message.includes("dropped ("), report.failures[0].message);
     });
 
+    await t.step("an input slower than the bound, confirmed on a fresh instance", async () => {
+      const report = await fuzzTarget("slow", {
+        seed: 2,
+        count: 30,
+        module: BROKEN,
+        slowMs: 30,
+        keep: 2,
+      }, pool);
+      const slow = report.failures.filter((f) => f.kind === "slow");
+      assert(slow.length > 0, "no slow input was reported");
+      for (const f of slow) assert(f.hex.startsWith("01"), `slow on ${f.hex}`);
+      assertEquals(report.failures.length + report.moreFailures, report.outcomes.slow);
+    });
+
     // Last: the hung worker is terminated, the run resumes on a new one.
     await t.step("a hang: the input is reported and the run resumes after it", async () => {
       const report = await fuzzTarget("hangs", {

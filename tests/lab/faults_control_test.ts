@@ -81,17 +81,19 @@ labTest(
 
     // 1. Other users: mode 0600, so `nobody` is refused by the kernel.
     assertEquals((await Deno.stat(a.control)).mode! & 0o777, 0o600);
+    // The request goes through a shell pipe, not runCommand's stdin: nc refused at once would
+    // make that write fail with EPIPE.
     const asNobody = (path: string) =>
       runCommand([
         "setpriv",
         "--reuid=nobody",
         "--regid=nogroup",
         "--clear-groups",
-        "nc",
-        "-U",
-        "-N",
+        "sh",
+        "-c",
+        `printf '%s\\n' '{"id":1,"method":"status","params":{}}' | nc -U -N "$0"`,
         path,
-      ], { stdin: '{"id":1,"method":"status","params":{}}\n', timeoutMs: 5_000 });
+      ], { timeoutMs: 5_000 });
     const refused = await asNobody(a.control);
     assert(!refused.success, `nobody connected: ${refused.stdout}`);
     assertMatch(refused.stderr, /Permission denied/i);

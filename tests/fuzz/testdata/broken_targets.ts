@@ -1,6 +1,7 @@
 /**
  * Deliberately broken decoders for the harness's own tests: one throws a
- * TypeError, one loops forever. The harness must report both, with the input.
+ * TypeError, one loops forever, one is slow on some inputs. The harness must
+ * report each, with the input.
  */
 import { DecodeError } from "../../../lib/bytes/errors.ts";
 import type { FuzzTarget } from "../target.ts";
@@ -39,6 +40,23 @@ export const TARGETS: Record<string, FuzzTarget> = {
           at += length;
         }
         return "ok";
+      },
+    }),
+  },
+  /** Quadratic on inputs that start with 0x01: every one of them takes ~60 ms. */
+  "slow": {
+    name: "slow",
+    covers: "a decoder with a pathological input",
+    kind: "bytes",
+    seeds,
+    create: () => ({
+      run(input) {
+        if (input[0] !== 0x01) return "ok";
+        const until = performance.now() + 60;
+        while (performance.now() < until) {
+          // burn
+        }
+        return "slow";
       },
     }),
   },
