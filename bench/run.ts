@@ -28,6 +28,9 @@ const SECTIONS: readonly Section[] = [
   },
   { name: "pfsync-sync", module: "./pfsync/sync.ts", entry: "runPfsyncSyncBench", needsRoot: true },
   { name: "conntrack", module: "./conntrack/run.ts", entry: "runConntrackBench", needsRoot: true },
+  { name: "fuzz", module: "./fuzz/run.ts", entry: "runFuzzBench", needsRoot: false },
+  { name: "faults", module: "./faults/run.ts", entry: "runFaultsBench", needsRoot: true },
+  { name: "soak", module: "./soak/run.ts", entry: "runSoakBench", needsRoot: true },
 ];
 
 async function exists(url: URL): Promise<boolean> {

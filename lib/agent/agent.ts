@@ -44,6 +44,9 @@ export interface AgentOptions {
 /** The maximum demotion: the peer takes every vhid over. */
 export const MAINTENANCE_DEMOTION = 240;
 
+/** Slots the memory provider's expiry walks at least each second. */
+const PURGE_MIN_SLICE = 10_000;
+
 export class Agent {
   readonly reactor = new Reactor();
   readonly hub = new WatchHub();
@@ -63,6 +66,7 @@ export class Agent {
   #metrics?: MetricsServer;
   #reactorDone?: Promise<void>;
   #stopping?: Promise<void>;
+  #purgeTimer?: ReturnType<typeof setInterval>;
 
   private constructor(options: AgentOptions) {
     this.#options = options;
@@ -102,6 +106,13 @@ export class Agent {
       this.table,
       (message, error) => log.error(`${message}: ${(error as Error).message ?? error}`),
     );
+    if (this.memory) {
+      // The memory provider has no kernel to expire its states: purge them as pf does, a slice
+      // of the table each second; removals are local deletes, so the peers hear of them.
+      this.#purgeTimer = setInterval(() => {
+        this.table.purgeExpired(Math.max(PURGE_MIN_SLICE, Math.ceil(this.table.size / 10)));
+      }, 1000);
+    }
     this.table.on((event) => {
       if (this.hub.subscribers > 0) this.hub.publish(stateEvent(this.table, event));
     });
@@ -356,6 +367,7 @@ export class Agent {
   }
 
   async #teardown(): Promise<void> {
+    if (this.#purgeTimer !== undefined) clearInterval(this.#purgeTimer);
     this.pfsync?.stop();
     this.carp?.close();
     await this.#links?.close().catch(() => {});

@@ -13,7 +13,16 @@ let files: Uint8Array[] | undefined;
 
 /** The capture files as recorded. */
 export function captureFiles(): Uint8Array[] {
-  files ??= CAPTURES.map((name) => Deno.readFileSync(new URL(name, DIR)));
+  files ??= CAPTURES.map((name) => {
+    try {
+      return Deno.readFileSync(new URL(name, DIR));
+    } catch (error) {
+      throw new Error(
+        `fuzz corpus ${name} is missing (record it with tests/fuzz/corpus/capture.ts; ` +
+          `.gitignore must keep !tests/fuzz/corpus/*.pcap): ${(error as Error).message}`,
+      );
+    }
+  });
   return files;
 }
 

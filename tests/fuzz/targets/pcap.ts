@@ -77,17 +77,34 @@ function seeds(): Uint8Array[] {
   );
   const at = (i: number) => ({ seconds: 1_700_000_000 + i, nanos: i * 1_000_123 });
   const records = (frames: Uint8Array[]) => frames.map((data, i) => ({ ...at(i), data }));
-  return [
-    encodePcap({ linktype: LINKTYPE_ETHERNET }, records(packets.map((p) => ethernet(p)))),
-    encodePcap(
-      { linktype: LINKTYPE_ETHERNET, littleEndian: false, resolution: "ns" },
-      records(packets.slice(0, 4).map((p) => ethernet(p, true))),
-    ),
-    encodePcap({ linktype: LINKTYPE_LINUX_SLL2 }, records(packets.slice(2, 8).map(sll2))),
-    encodePcap({ linktype: LINKTYPE_LINUX_SLL }, records(packets.slice(0, 3).map(sll))),
-    encodePcap({ linktype: LINKTYPE_RAW, resolution: "ns" }, records(packets.slice(4))),
-    ...trimmedCaptures(),
-  ];
+  // Small files (six frames each) over every link type: mutations stay focused and fast.
+  const files: Uint8Array[] = [];
+  for (let i = 0, n = 0; i < packets.length; i += 6, n++) {
+    const chunk = packets.slice(i, i + 6);
+    const v4 = chunk.filter((p) => p[0] >> 4 === 4);
+    switch (n % 5) {
+      case 0:
+        files.push(
+          encodePcap({ linktype: LINKTYPE_ETHERNET }, records(chunk.map((p) => ethernet(p)))),
+        );
+        break;
+      case 1:
+        files.push(encodePcap(
+          { linktype: LINKTYPE_ETHERNET, littleEndian: false, resolution: "ns" },
+          records(chunk.map((p) => ethernet(p, true))),
+        ));
+        break;
+      case 2:
+        files.push(encodePcap({ linktype: LINKTYPE_LINUX_SLL2 }, records(chunk.map(sll2))));
+        break;
+      case 3:
+        files.push(encodePcap({ linktype: LINKTYPE_LINUX_SLL }, records(v4.map(sll))));
+        break;
+      default:
+        files.push(encodePcap({ linktype: LINKTYPE_RAW, resolution: "ns" }, records(chunk)));
+    }
+  }
+  return [...files, ...trimmedCaptures()];
 }
 
 /** Re-fits record length fields to the bytes that follow (so mutations reach the frames). */
