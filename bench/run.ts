@@ -1,15 +1,30 @@
 /**
- * `deno task bench`: runs every benchmark section in one go on this machine,
- * prints each as it finishes and writes them together to bench/RESULTS.md
- * with the machine, versions and date, so figures and the peers' figures
- * measured in the same run sit side by side. `deno task bench NAME…` runs
- * only the named sections.
+ * `deno task bench`: runs every benchmark section in one go on this machine
+ * and writes bench/RESULTS.md — a summary table of the headline figures with
+ * their issue targets, every section with pfsyncd beside conntrackd, ucarp
+ * and keepalived measured in the same run, the machine, versions and date —
+ * plus the SVG plots in bench/plots/ (bench/report/).
+ *
+ *   deno task bench                 every section, full size
+ *   deno task bench NAME…           only the named sections
+ *   deno run -A bench/report/write.ts   render RESULTS.md and the plots again
+ *                                       from the last run (bench/out/last-run.json)
+ *
+ * Knobs (environment): PFSYNCD_BENCH_CARP_REPS, PFSYNCD_BENCH_CT_REPS,
+ * PFSYNCD_BENCH_CT_SIZES, PFSYNCD_BENCH_SYNC_LARGE (largest bulk/memory
+ * count, default 1,000,000), PFSYNCD_SOAK_MINUTES, FUZZ_COUNT, FUZZ_SEED.
  */
+import { recorded } from "./report/record.ts";
+import type { RunRecord, SectionResult } from "./report/model.ts";
+import { KNOBS, machineInfo } from "./report/machine.ts";
+
 interface Section {
   readonly name: string;
   readonly module: string;
   readonly entry: string;
   readonly needsRoot: boolean;
+  /** Arguments for the entry, from the knobs. */
+  readonly args?: () => unknown[];
 }
 
 const SECTIONS: readonly Section[] = [
@@ -26,7 +41,16 @@ const SECTIONS: readonly Section[] = [
     entry: "runCarpFailoverBench",
     needsRoot: true,
   },
-  { name: "pfsync-sync", module: "./pfsync/sync.ts", entry: "runPfsyncSyncBench", needsRoot: true },
+  {
+    name: "pfsync-sync",
+    module: "./pfsync/sync.ts",
+    entry: "runPfsyncSyncBench",
+    needsRoot: true,
+    args: () => {
+      const large = Number(Deno.env.get("PFSYNCD_BENCH_SYNC_LARGE") ?? 1_000_000);
+      return [{ largeCount: large > 0 ? large : 1_000_000 }];
+    },
+  },
   { name: "conntrack", module: "./conntrack/run.ts", entry: "runConntrackBench", needsRoot: true },
   { name: "fuzz", module: "./fuzz/run.ts", entry: "runFuzzBench", needsRoot: false },
   { name: "faults", module: "./faults/run.ts", entry: "runFaultsBench", needsRoot: true },
@@ -42,58 +66,69 @@ async function exists(url: URL): Promise<boolean> {
   }
 }
 
-async function machine(): Promise<string> {
-  const read = async (cmd: string[]) => {
-    try {
-      const out = await new Deno.Command(cmd[0], {
-        args: cmd.slice(1),
-        stdout: "piped",
-        stderr: "null",
-      })
-        .output();
-      return new TextDecoder().decode(out.stdout).trim();
-    } catch {
-      return "unknown";
-    }
-  };
-  const cpu = (await read(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]))
-    .trim();
-  return [
-    `- date: ${new Date().toISOString()}`,
-    `- machine: ${cpu || "unknown CPU"}, ${navigator.hardwareConcurrency} cores, ${
-      Math.round(Deno.systemMemoryInfo().total / 2 ** 30)
-    } GiB, ${await read(["uname", "-sr"])}`,
-    `- deno ${Deno.version.deno}, v8 ${Deno.version.v8}`,
-    `- peers: ${await read([
-      "sh",
-      "-c",
-      "(ucarp --help 2>&1 | head -1; keepalived --version 2>&1 | head -1; conntrackd -v 2>&1 | head -1) | tr '\\n' ';'",
-    ])}`,
-  ].join("\n");
-}
+const OUT = new URL("./out/", import.meta.url);
+const LAST_RUN = new URL("./out/last-run.json", import.meta.url);
 
 const wanted = new Set(Deno.args);
 const root = Deno.uid?.() === 0;
-const parts: string[] = ["# pfsyncd benchmark results", "", await machine(), ""];
+const run: RunRecord = {
+  started: new Date().toISOString(),
+  finished: "",
+  machine: await machineInfo(),
+  knobs: Object.fromEntries(
+    KNOBS.flatMap((k) => {
+      const v = Deno.env.get(k);
+      return v === undefined ? [] : [[k, v]];
+    }),
+  ),
+  only: [...wanted],
+  sections: [],
+  recorded: recorded(),
+};
+
+async function save(): Promise<void> {
+  await Deno.mkdir(OUT, { recursive: true });
+  await Deno.writeTextFile(LAST_RUN, JSON.stringify(run, null, 1));
+}
+
 for (const section of SECTIONS) {
   if (wanted.size > 0 && !wanted.has(section.name)) continue;
   const url = new URL(section.module, import.meta.url);
-  let text: string;
+  const started = performance.now();
+  let result: SectionResult;
+  const done = (status: SectionResult["status"], text: string): SectionResult => ({
+    name: section.name,
+    status,
+    text,
+    seconds: (performance.now() - started) / 1000,
+  });
   if (!(await exists(url))) {
-    text = `## ${section.name}\n\nnot run: ${section.module} does not exist yet.\n`;
+    result = done("skipped", `## ${section.name}\n\nnot run: ${section.module} does not exist.\n`);
   } else if (section.needsRoot && !root) {
-    text = `## ${section.name}\n\nnot run: needs root (network namespaces).\n`;
+    result = done("skipped", `## ${section.name}\n\nnot run: needs root (network namespaces).\n`);
   } else {
-    console.error(`bench: ${section.name} …`);
+    console.error(`bench: ${section.name} … (${new Date().toISOString()})`);
     try {
       const module = await import(url.href);
-      text = await (module[section.entry] as () => Promise<string>)();
+      const entry = module[section.entry] as (...args: unknown[]) => Promise<string>;
+      result = done("ok", await entry(...(section.args?.() ?? [])));
     } catch (error) {
-      text = `## ${section.name}\n\nfailed: ${(error as Error).stack ?? error}\n`;
+      result = done(
+        "failed",
+        `## ${section.name}\n\nfailed: ${(error as Error).stack ?? error}\n`,
+      );
     }
   }
-  console.log(text);
-  parts.push(text);
+  console.error(`bench: ${section.name} ${result.status} in ${result.seconds.toFixed(0)} s`);
+  console.log(result.text);
+  run.sections.push(result);
+  await save();
 }
-await Deno.writeTextFile(new URL("./RESULTS.md", import.meta.url), parts.join("\n"));
-console.error("bench: wrote bench/RESULTS.md");
+run.finished = new Date().toISOString();
+await save();
+
+// Loaded now rather than at start-up, so the renderer is the one on disk at the end.
+const writer = new URL("./report/write.ts", import.meta.url);
+const { writeReport } = await import(writer.href);
+const written = await writeReport(run) as string[];
+console.error(`bench: wrote ${written.join(", ")}`);

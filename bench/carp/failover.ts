@@ -34,6 +34,7 @@ import {
   wallNow,
 } from "../../tests/lab/fixtures/carp_peers.ts";
 import { type Lab, labSkipReason, sleep, waitFor, withLab } from "../../tests/lab/lab.ts";
+import { recordFailover, recordFigures } from "../report/record.ts";
 
 const PRODUCTS = ["pfsyncd", "ucarp", "keepalived"] as const;
 const SIGNALS = ["SIGKILL", "SIGTERM"] as const;
@@ -139,7 +140,24 @@ export async function measureFailover(product: Product, signal: Sig): Promise<Sa
     if (!lastOld || !firstNew) {
       throw new Error(`${product} ${signal}: no takeover on the wire (${packets.length} packets)`);
     }
-    return { killToTakeover: firstNew.time - killedAt, silence: firstNew.time - lastOld.time };
+    const sample = {
+      killToTakeover: firstNew.time - killedAt,
+      silence: firstNew.time - lastOld.time,
+    };
+    // For the report's timeline: every advert from 5 s before the signal to 2 s after takeover.
+    const window = (src: string) =>
+      packets.filter((p) =>
+        p.src === src && p.time >= killedAt - 5 && p.time <= firstNew.time + 2
+      ).map((p) => p.time - killedAt);
+    recordFailover({
+      product,
+      signal,
+      masterDownS: MASTER_DOWN_S,
+      oldAdverts: window(net.addr.fw1),
+      newAdverts: window(net.addr.fw2).filter((t) => t >= sample.killToTakeover),
+      ...sample,
+    });
+    return sample;
   });
 }
 
@@ -186,6 +204,18 @@ export async function runCarpFailoverBench(): Promise<string> {
     const r = f("pfsyncd") / f(peer);
     return `${r.toFixed(r < 0.1 ? 4 : 3)}×`;
   };
+  recordFigures("carp-failover", {
+    reps,
+    masterDownS: MASTER_DOWN_S,
+    targetMs: TARGET_MS,
+    medians: Object.fromEntries(
+      PRODUCTS.map((p) => [p, {
+        killSilence: killSilence(p),
+        killTake: killTake(p),
+        termTake: termTake(p),
+      }]),
+    ),
+  });
   const killMet = excess("pfsyncd") * 1000 <= TARGET_MS;
   const termMet = termTake("pfsyncd") * 1000 <= TARGET_MS;
 

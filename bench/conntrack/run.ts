@@ -18,9 +18,36 @@ import { TCP_RETRANSMITS } from "../../tests/lab/fixtures/ct_failover.ts";
 import { labSkipReason } from "../../tests/lab/lab.ts";
 import { type GapRun, gapRun, type GapSignal, type GapSystem } from "./failover_gap.ts";
 import { type ProcFigures, type SyncRun, syncRuns } from "./sync_rate.ts";
+import { recordFigures } from "../report/record.ts";
+
 
 const TARGET_SHARE = 0.9;
 const SIGTERM_TARGET_MS = 300;
+
+/** Raw figures for the report's summary table (bench/report/). */
+interface Figures {
+  sync: { n: number; system: string; perSecond: number; reached: number; runs: number }[];
+  gap: {
+    signal: string;
+    system: string;
+    runs: number;
+    takeoverMs: number;
+    tcpStallMs: number;
+    udpGapMs: number;
+    icmpGapMs: number;
+    broken: number;
+    /** SIGKILL, pfsyncd: runs whose stall ended at TCP's first retransmission after takeover. */
+    retransmitMet?: number;
+  }[];
+  shareTarget: number;
+  sigtermTargetMs: number;
+}
+const figures: Figures = {
+  sync: [],
+  gap: [],
+  shareTarget: TARGET_SHARE,
+  sigtermTargetMs: SIGTERM_TARGET_MS,
+};
 
 function median(values: readonly number[]): number {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
@@ -104,6 +131,14 @@ async function syncSection(sizes: readonly number[], reps: number): Promise<stri
     const kernel = summarise(bySystem.get("kernel") ?? []);
     const cells = new Map([...bySystem].map(([k, v]) => [k, summarise(v)]));
     for (const [system, cell] of cells) {
+      const runs = bySystem.get(system) ?? [];
+      figures.sync.push({
+        n,
+        system,
+        perSecond: cell.perSecond,
+        reached: Math.min(...runs.map((r) => r.reached)),
+        runs: runs.length,
+      });
       const share = cell.perSecond / kernel.perSecond;
       const per = (p?: ProcFigures) => p ? fixed((p.cpuS / n) * 1e6, 1) : "—";
       lines.push(
@@ -166,6 +201,17 @@ async function gapSection(reps: number): Promise<string[]> {
       }
       const m = (pick: (r: GapRun) => number) => median(runs.map(pick));
       const broken = runs.filter((r) => r.broken.length > 0);
+      const gapFigures: Figures["gap"][number] = {
+        signal,
+        system,
+        runs: runs.length,
+        takeoverMs: m((r) => r.takeoverMs),
+        tcpStallMs: m((r) => r.tcpStallMs),
+        udpGapMs: m((r) => r.udpGapMs),
+        icmpGapMs: m((r) => r.icmpGapMs),
+        broken: broken.length,
+      };
+      figures.gap.push(gapFigures);
       lines.push(
         `| ${signal} | ${system} | ${int(m((r) => r.takeoverMs))} | ${
           int(m((r) => r.tcpStallMs))
@@ -189,6 +235,7 @@ async function gapSection(reps: number): Promise<string[]> {
           return at < 0 ? Infinity : at;
         };
         const met = runs.filter((r) => slot(r.tcpStallMs, true) <= slot(r.takeoverMs, false));
+        gapFigures.retransmitMet = met.length;
         verdicts.push(
           `- SIGKILL: in ${met.length} of ${runs.length} run(s) the TCP stall ended at TCP's ` +
             `first retransmission after the takeover (target: all); ${
@@ -213,6 +260,7 @@ export async function runConntrackBench(): Promise<string> {
   const sizes = envList("PFSYNCD_BENCH_CT_SIZES", [10_000, 100_000]);
   const sync = await syncSection(sizes, reps);
   const gap = await gapSection(reps);
+  recordFigures("conntrack", { reps, sizes, ...figures });
   return [
     "## conntrack provider (issue 6)",
     "",

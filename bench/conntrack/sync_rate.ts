@@ -19,6 +19,7 @@
 import { type LabAgent, startAgent } from "../../tests/lab/agent.ts";
 import { type Lab, type Ns, sleep, waitFor, withLab } from "../../tests/lab/lab.ts";
 import type { LabProcess } from "../../tests/lab/process.ts";
+import { recordSeries, thin } from "../report/record.ts";
 
 const WATCH = new URL("./count_watch.ts", import.meta.url);
 const RULESET = "add table inet bench; " +
@@ -112,12 +113,19 @@ async function watch(
 async function watched(
   proc: LabProcess,
   timeoutMs: number,
-): Promise<{ at: number; almostAt: number; n: number }> {
+): Promise<{ at: number; almostAt: number; n: number; samples: [number, number][] }> {
   await proc.waitForOutput(/"reached"|"timeout"/, timeoutMs);
-  const lines = proc.jsonLines<{ reached?: number; almost?: number; count: number }>();
+  const lines = proc.jsonLines<
+    { reached?: number; almost?: number; t?: number; count: number }
+  >();
   const last = lines.at(-1)!;
   const almost = lines.find((l) => l.almost !== undefined)?.almost;
-  return { at: last.reached ?? NaN, almostAt: almost ?? NaN, n: last.count };
+  const samples = lines.filter((l) => l.t !== undefined).map((l): [number, number] => [
+    l.t!,
+    l.count,
+  ]);
+  if (last.reached !== undefined) samples.push([last.reached, last.count]);
+  return { at: last.reached ?? NaN, almostAt: almost ?? NaN, n: last.count, samples };
 }
 
 /** Restores `file` into A and waits until A and B hold N more entries than now. */
@@ -127,7 +135,16 @@ async function measure(
   file: string,
   n: number,
   timeoutMs: number,
-): Promise<{ seconds: number; seconds99: number; createSeconds: number; reached: number }> {
+): Promise<
+  {
+    seconds: number;
+    seconds99: number;
+    createSeconds: number;
+    reached: number;
+    /** B's count above its base over seconds since the start (for the report's plot). */
+    curve: [number, number][];
+  }
+> {
   const baseA = await tableCount(a);
   const baseB = await tableCount(b);
   const onA = await watch(a, baseA + n, "watch-a", timeoutMs);
@@ -143,6 +160,9 @@ async function measure(
     seconds99: (reached.almostAt - start) / 1000,
     createSeconds: (createdAt.at - start) / 1000,
     reached: reached.n - baseB,
+    curve: thin(
+      reached.samples.filter(([t]) => t >= start).map(([t, c]) => [(t - start) / 1000, c - baseB]),
+    ),
   };
 }
 
@@ -151,6 +171,7 @@ async function kernelRun(n: number, file: string): Promise<SyncRun> {
     const k = await lab.namespace("ctk");
     await k.exec(["nft", RULESET]);
     const m = await measure(k, k, file, n, 60_000);
+    recordSeries({ kind: "live", system: "kernel", n, points: m.curve });
     return {
       system: "kernel",
       n,
@@ -201,6 +222,7 @@ async function pfsyncdRun(n: number, file: string): Promise<SyncRun> {
     const m = await measure(a, b, file, n, 60_000).catch((error) => {
       throw new Error(`${error.message}\n--- A ---\n${agentA.log()}\n--- B ---\n${agentB.log()}`);
     });
+    recordSeries({ kind: "live", system: "pfsyncd", n, points: m.curve });
     await sleep(200);
     return {
       system: "pfsyncd",
@@ -281,6 +303,7 @@ async function conntrackdRun(n: number, file: string): Promise<SyncRun> {
     const beforeA = procFigures(ctdA.proc.pid);
     const beforeB = procFigures(ctdB.proc.pid);
     const m = await measure(a, b, file, n, 60_000);
+    recordSeries({ kind: "live", system: "conntrackd", n, points: m.curve });
     await sleep(200);
     const runtime = await a.run(["conntrackd", "-C", ctdA.conf, "-s", "runtime"]);
     const overrun = runtime.stdout.match(/netlink overrun:\s*(\d+)/)?.[1] ?? "?";

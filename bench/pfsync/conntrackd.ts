@@ -30,6 +30,8 @@ export interface ConntrackdResync {
   readonly rssMbB: number;
   readonly rssPerStateA: number;
   readonly note?: string;
+  /** B's external cache over seconds since the resync request (for the report's plot). */
+  readonly curve: [number, number][];
 }
 
 function conf(lab: Lab, name: string, self: string, peer: string): string {
@@ -125,11 +127,17 @@ export async function measureConntrackdResync(
       const script = `t0=$(date +%s%N); conntrackd -C ${confB} -n; p=-1; tl=$t0; ` +
         `while :; do now=$(date +%s%N); ` +
         `c=$(conntrackd -C ${confB} -s | awk '/cache external/{e=1} e&&/current active/{print $4; exit}'); ` +
-        `c=\${c:-0}; [ "$c" -ne "$p" ] && { p=$c; tl=$now; }; [ "$c" -ge ${n} ] && break; ` +
+        `c=\${c:-0}; [ "$c" -ne "$p" ] && { p=$c; tl=$now; echo "s $(( (now-t0)/1000 )) $c"; }; ` +
+        `[ "$c" -ge ${n} ] && break; ` +
         `[ $(( (now-tl)/1000000 )) -gt 3000 ] && break; done; ` +
         `echo $(( (tl-t0)/1000 )) $c`;
       const run = await b.run(["sh", "-c", script], { timeoutMs: 300_000 });
-      const [us, reached] = run.stdout.trim().split(/\s+/).map(Number);
+      const out = run.stdout.trim().split("\n");
+      const [us, reached] = out.at(-1)!.trim().split(/\s+/).map(Number);
+      const curve = out.filter((l) => l.startsWith("s ")).map((l): [number, number] => {
+        const [, t, c] = l.split(" ").map(Number);
+        return [t / 1e6, c];
+      });
       await sleep(1000);
       const b1 = procFigures(procB.pid);
       return {
@@ -140,6 +148,7 @@ export async function measureConntrackdResync(
         rssPerStateB: (b1.rssMb - b0.rssMb) * 1024 * 1024 / n,
         rssMbB: b1.rssMb,
         rssPerStateA: (rssA - b0.rssMb) * 1024 * 1024 / n,
+        curve,
         ...(restoreLimit !== undefined
           ? { note: `host nf_conntrack_max raised from ${restoreLimit} for this run` }
           : {}),

@@ -62,6 +62,8 @@ export interface BulkFigures {
   /** CPU seconds each agent spent from the resync to the end of the bulk update. */
   readonly cpuA: number;
   readonly cpuB: number;
+  /** B's state count over seconds since the resync command (for the report's plot). */
+  readonly curve: [number, number][];
 }
 
 async function pair(lab: Lab): Promise<{ a: LabAgent; b: LabAgent }> {
@@ -157,10 +159,14 @@ export async function measureBulk(n: number, feedPps = 10_000): Promise<BulkFigu
     const before = (await b.status()).pfsync.stats.ipackets ?? 0;
     const aBefore = procFigures(a.proc.pid);
     const bBefore = procFigures(b.proc.pid);
+    const base = (await b.status()).states.count;
+    const curve: [number, number][] = [];
+    const t0 = performance.now();
     const resync = await b.cli(["resync"]);
     if (!resync.success) throw new Error(`resync: ${resync.stderr}`);
     await waitFor(async () => {
       const s = await b.status();
+      curve.push([(performance.now() - t0) / 1000, s.states.count - base]);
       return s.pfsync.bulk.phase === "done" || s.pfsync.bulk.phase === "failed";
     }, { timeoutMs: 120_000, intervalMs: 20, message: "B's bulk update" });
     const aAfter = procFigures(a.proc.pid);
@@ -184,6 +190,7 @@ export async function measureBulk(n: number, feedPps = 10_000): Promise<BulkFigu
       packets: (sb.pfsync.stats.ipackets ?? 0) - before,
       cpuA: aAfter.cpuS - aBefore.cpuS,
       cpuB: bAfter.cpuS - bBefore.cpuS,
+      curve,
     };
   });
 }

@@ -26,6 +26,7 @@ import {
   SYNC_MTU,
 } from "./lab_sync.ts";
 import type { SyncRun } from "../conntrack/sync_rate.ts";
+import { recordFigures, recordSeries, thin } from "../report/record.ts";
 
 export { measureSync, type SyncBenchResult } from "./in_process.ts";
 
@@ -108,6 +109,27 @@ export async function runPfsyncSyncBench(options: PfsyncSyncBenchOptions = {}): 
   const load = `${loadStart} / ${
     Deno.loadavg()[0].toFixed(2)
   } on ${navigator.hardwareConcurrency} CPUs`;
+  counts.forEach((n, i) => {
+    const b = bulk[i];
+    const c = resync[i];
+    if (b) recordSeries({ kind: "bulk", system: "pfsyncd", n, points: thin(b.curve) });
+    if (c) recordSeries({ kind: "bulk", system: "conntrackd", n, points: thin(c.curve) });
+  });
+  const strip = <T extends { curve: unknown }>(x: T | undefined) => {
+    if (!x) return null;
+    const { curve: _, ...rest } = x;
+    return rest;
+  };
+  recordFigures("pfsync-sync", {
+    targets: TARGETS,
+    codec,
+    live: live ?? null,
+    ctLive: ctLive ? { ...ctLive } : null,
+    counts,
+    bulk: bulk.map(strip),
+    resync: resync.map(strip),
+    errors,
+  });
   return render({ codec, inProcess, live, ctLive, counts, bulk, resync, errors, load });
 }
 

@@ -41,6 +41,8 @@ const CARP_PROTOCOL = 112;
 const CARP_GROUP_V4 = "224.0.0.18";
 const CARP_GROUP_V6 = "ff02::12";
 const CARP_TOS = 0x10;
+/** Milliseconds of packets one reactor callback handles before handing back. */
+const CARP_DRAIN_BUDGET_MS = 4;
 
 interface ParentLink {
   readonly name: string;
@@ -213,9 +215,15 @@ export class CarpRuntime {
     return socket;
   }
 
-  /** Reads everything waiting; network input is counted by the host, never thrown. */
+  /**
+   * Reads what is waiting, a few milliseconds' worth at most (the reactor
+   * polls again for the rest, and stays fair to the control socket); network
+   * input is counted by the host, never thrown.
+   */
   #drain(link: ParentLink, socket: RawIPv4Socket | RawIPv6Socket): void {
-    for (let i = 0; i < 1024; i++) {
+    const deadline = performance.now() + CARP_DRAIN_BUDGET_MS;
+    for (let i = 1; i <= 1024; i++) {
+      if ((i & 15) === 0 && performance.now() >= deadline) return;
       let packet;
       try {
         packet = socket.receive();

@@ -38,6 +38,10 @@ export interface PfsyncRuntimeOptions {
  */
 export const PFSYNC_RECEIVE_BUFFER = 64 * 1024 * 1024;
 
+/** Work one reactor callback does before handing back: packets, and milliseconds. */
+const DRAIN_MAX_PACKETS = 1024;
+const DRAIN_BUDGET_MS = 4;
+
 export class PfsyncRuntime {
   readonly engine: PfsyncEngine;
   readonly #options: PfsyncRuntimeOptions;
@@ -151,10 +155,17 @@ export class PfsyncRuntime {
     this.#schedule();
   }
 
+  /**
+   * Handles what is queued, but at most a few milliseconds' worth: the
+   * reactor polls again at once for the rest (level-triggered), and short
+   * turns let it keep the control socket served through a flood.
+   */
   #drain(): void {
     const socket = this.#socket;
     if (!socket) return;
-    for (let i = 0; i < 4096; i++) {
+    const deadline = performance.now() + DRAIN_BUDGET_MS;
+    for (let i = 1; i <= DRAIN_MAX_PACKETS; i++) {
+      if ((i & 15) === 0 && performance.now() >= deadline) break;
       let packet;
       try {
         packet = socket.receive();

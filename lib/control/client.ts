@@ -1,7 +1,9 @@
 /**
  * The CLI's (and tests') side of the control socket: one connection, any
  * number of concurrent requests matched to responses by id, and streams that
- * end when the caller stops iterating.
+ * end when the caller stops iterating. A request the agent does not answer
+ * within the timeout (10 s unless told) rejects with AgentTimeoutError; bytes
+ * of a large answer arriving count as an answer in progress.
  */
 import { readLines } from "./lines.ts";
 import {
@@ -29,12 +31,41 @@ export class AgentNotRunningError extends Error {
   }
 }
 
+/**
+ * The agent gave no answer in time: overloaded, stopped (SIGSTOP) or hung.
+ * A kind of AgentNotRunningError, so every command reports it the same way.
+ */
+export class AgentTimeoutError extends AgentNotRunningError {
+  readonly method: string;
+  readonly timeoutMs: number;
+  constructor(path: string, method: string, timeoutMs: number) {
+    super(path, "no answer");
+    this.name = "AgentTimeoutError";
+    this.method = method;
+    this.timeoutMs = timeoutMs;
+    this.message = `the pfsyncd agent on ${path} did not answer "${method}" within ${
+      timeoutMs / 1000
+    } s; it may be overloaded or hung (see its log)`;
+  }
+}
+
+/** How long a request may go without any answer from the agent (ms). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+export interface ControlClientOptions {
+  /** Per request: ms without an answer before AgentTimeoutError; 0 waits forever. */
+  readonly timeoutMs?: number;
+}
+
 // Responses (a states listing) may be large; requests are the ones capped.
 const MAX_RESPONSE_BYTES = 1 << 30;
 
 interface Waiter {
   resolve(value: unknown): void;
   reject(error: Error): void;
+  /** Arms (or re-arms) the no-answer timer; a no-op without a timeout. */
+  arm(): void;
+  disarm(): void;
 }
 
 interface StreamSink {
@@ -44,6 +75,7 @@ interface StreamSink {
 
 export class ControlClient {
   readonly path: string;
+  readonly timeoutMs: number;
   #conn: Deno.Conn;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #nextId = 1;
@@ -53,16 +85,21 @@ export class ControlClient {
   #closedByUs = false;
   #readLoop: Promise<void>;
 
-  private constructor(path: string, conn: Deno.Conn) {
+  private constructor(path: string, conn: Deno.Conn, timeoutMs: number) {
     this.path = path;
+    this.timeoutMs = timeoutMs;
     this.#conn = conn;
     this.#writer = conn.writable.getWriter();
     this.#readLoop = this.#read();
   }
 
-  static async connect(path = DEFAULT_CONTROL_PATH): Promise<ControlClient> {
+  static async connect(
+    path = DEFAULT_CONTROL_PATH,
+    options: ControlClientOptions = {},
+  ): Promise<ControlClient> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     try {
-      return new ControlClient(path, await Deno.connect({ transport: "unix", path }));
+      return new ControlClient(path, await Deno.connect({ transport: "unix", path }), timeoutMs);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) {
         throw new AgentNotRunningError(path, "no such socket");
@@ -77,14 +114,46 @@ export class ControlClient {
     }
   }
 
-  /** Sends one request and waits for its result; agent errors reject as ControlError. */
+  /**
+   * Sends one request and waits for its result; agent errors reject as
+   * ControlError, no answer within `timeoutMs` (default: the client's) as
+   * AgentTimeoutError.
+   */
   call<M extends UnaryMethod>(
     method: M,
     params: UnaryMethods[M]["params"],
+    options: ControlClientOptions = {},
   ): Promise<UnaryMethods[M]["result"]> {
     const id = this.#nextId++;
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const answer = new Promise<unknown>((resolve, reject) => {
-      this.#waiters.set(id, { resolve, reject });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const disarm = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        timer = undefined;
+      };
+      const arm = () => {
+        if (!(timeoutMs > 0) || timeoutMs === Infinity) return;
+        disarm();
+        timer = setTimeout(() => {
+          timer = undefined;
+          this.#waiters.delete(id);
+          reject(new AgentTimeoutError(this.path, method, timeoutMs));
+        }, timeoutMs);
+      };
+      this.#waiters.set(id, {
+        resolve: (value) => {
+          disarm();
+          resolve(value);
+        },
+        reject: (error) => {
+          disarm();
+          reject(error);
+        },
+        arm,
+        disarm,
+      });
+      arm();
     });
     this.#send(id, method, params).catch((error) => this.#fail(id, error));
     return answer as Promise<UnaryMethods[M]["result"]>;
@@ -161,8 +230,17 @@ export class ControlClient {
 
   async #read(): Promise<void> {
     let failure: Error = new ControlError("failed", "the agent closed the control connection");
+    // Bytes arriving mean an answer is on its way: restart the waiters' clocks.
+    const activity = new TransformStream<Uint8Array, Uint8Array>({
+      transform: (chunk, controller) => {
+        for (const waiter of this.#waiters.values()) waiter.arm();
+        controller.enqueue(chunk);
+      },
+    });
     try {
-      for await (const line of readLines(this.#conn.readable, MAX_RESPONSE_BYTES)) {
+      for await (
+        const line of readLines(this.#conn.readable.pipeThrough(activity), MAX_RESPONSE_BYTES)
+      ) {
         if (line.trim() === "") continue;
         const response = parseResponse(line);
         if ("error" in response && response.id === null) {
@@ -207,8 +285,9 @@ export async function callAgent<M extends UnaryMethod>(
   path: string,
   method: M,
   params: UnaryMethods[M]["params"],
+  options: ControlClientOptions = {},
 ): Promise<UnaryMethods[M]["result"]> {
-  const client = await ControlClient.connect(path);
+  const client = await ControlClient.connect(path, options);
   try {
     return await client.call(method, params);
   } finally {

@@ -9,6 +9,14 @@
  * polls. Readable fds are handed to their callbacks, which drain them with
  * MSG_DONTWAIT on the JS thread (poll is level-triggered: what a callback
  * leaves unread wakes the next poll at once).
+ *
+ * Fairness under a flood: while an fd stays readable, poll() returns at once
+ * and the runtime never goes idle, so Deno's own sockets (the control socket)
+ * get only one readiness check per turn of this loop, and a request needs
+ * several (accept, read, write). Callbacks therefore do bounded work per call,
+ * and after `yieldAfterMs` of back-to-back busy turns the loop waits for one
+ * timer (a macrotask) before polling again: while it waits the event loop is
+ * idle and serves everything else that is ready.
  */
 import { libc } from "./libc.ts";
 import { throwErrno } from "./errors.ts";
@@ -27,7 +35,24 @@ export interface ReactorOptions {
   onError?: (error: unknown, fd: number) => void;
   /** Called when poll reports POLLNVAL (fd closed without remove()); the fd is dropped. */
   onInvalid?: (fd: number) => void;
+  /**
+   * Busy time (ms of turns whose poll() returned at once) after which the
+   * loop yields to the event loop with a timer; default REACTOR_YIELD_AFTER_MS.
+   */
+  yieldAfterMs?: number;
 }
+
+/**
+ * Default busy stretch before the loop yields. A yield costs about 1–2 ms (a
+ * zero timer), so 20 ms keeps its cost under a tenth of a flood's CPU while a
+ * control request waits tens of milliseconds, not the flood's length.
+ */
+export const REACTOR_YIELD_AFTER_MS = 20;
+
+/** A poll() that took this long left the event loop idle meanwhile: that counts as a yield. */
+const IDLE_POLL_MS = 1;
+
+const macrotask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 interface Entry {
   readonly source: Closable;
@@ -53,6 +78,8 @@ export class Reactor {
   #failure: unknown;
   /** Completed poll() calls, for tests and the idle-CPU benchmark. */
   polls = 0;
+  /** Times the loop yielded to the event loop under load, for tests and benchmarks. */
+  yields = 0;
 
   constructor(options: ReactorOptions = {}) {
     this.#options = options;
@@ -135,14 +162,18 @@ export class Reactor {
     const { POLLIN = 1, POLLNVAL = 0x20 } = platform().constants;
     const fdOffset = platform().structs.pollfd?.fields.fd ?? 0;
     const reventsOffset = platform().structs.pollfd?.fields.revents ?? 6;
+    const yieldAfter = this.#options.yieldAfterMs ?? REACTOR_YIELD_AFTER_MS;
     let failures = 0;
+    let busySince = performance.now();
     this.#failure = undefined;
     while (!this.#stopping) {
       if (this.#stale) this.#rebuild(POLLIN);
       const pollfds = this.#pollfds;
       const count = this.#pollCount;
+      const polled = performance.now();
       const ready = await libc().poll(pollfds, BigInt(count), -1);
       this.polls++;
+      if (performance.now() - polled >= IDLE_POLL_MS) busySince = performance.now();
       if (ready < 0) {
         // errno lives on the worker thread; EINTR is the only expected cause.
         if (++failures >= MAX_CONSECUTIVE_POLL_FAILURES) {
@@ -153,6 +184,12 @@ export class Reactor {
       failures = 0;
       this.#handle(pollfds, count, POLLNVAL, fdOffset, reventsOffset);
       if (this.#failure !== undefined) throw this.#failure;
+      if (performance.now() - busySince >= yieldAfter && !this.#stopping) {
+        // Ready at once, turn after turn: let the event loop serve the rest.
+        await macrotask();
+        this.yields++;
+        busySince = performance.now();
+      }
     }
   }
 
