@@ -146,9 +146,8 @@ export async function measureFailover(product: Product, signal: Sig): Promise<Sa
     };
     // For the report's timeline: every advert from 5 s before the signal to 2 s after takeover.
     const window = (src: string) =>
-      packets.filter((p) =>
-        p.src === src && p.time >= killedAt - 5 && p.time <= firstNew.time + 2
-      ).map((p) => p.time - killedAt);
+      packets.filter((p) => p.src === src && p.time >= killedAt - 5 && p.time <= firstNew.time + 2)
+        .map((p) => p.time - killedAt);
     recordFailover({
       product,
       signal,

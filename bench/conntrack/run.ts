@@ -20,7 +20,6 @@ import { type GapRun, gapRun, type GapSignal, type GapSystem } from "./failover_
 import { type ProcFigures, type SyncRun, syncRuns } from "./sync_rate.ts";
 import { recordFigures } from "../report/record.ts";
 
-
 const TARGET_SHARE = 0.9;
 const SIGTERM_TARGET_MS = 300;
 

@@ -95,7 +95,9 @@ export function failoverTimeline(traces: readonly FailoverTrace[]): string | und
       { label: "old master's goodbye (after the signal)", color: OLD, shape: "dot" },
       { label: "master-down interval", color: MASTER_DOWN, shape: "band" },
       { label: "new master's first advertisement", color: NEW, shape: "diamond" },
-      { label: "new master's advertisements", color: NEW, shape: "tick" },
+      ...(traces.some((t) => t.newAdverts.length > 1)
+        ? [{ label: "new master's advertisements", color: NEW, shape: "tick" as const }]
+        : []),
     ],
   });
 }
@@ -108,7 +110,11 @@ export function pickSeries(all: readonly CountSeries[], kind: CountSeries["kind"
   const n = Math.max(...ours);
   const bySystem = new Map<string, CountSeries>();
   for (const s of ofKind) if (s.n === n) bySystem.set(s.system, s);
-  return [...bySystem.values()];
+  const order = (system: string) => {
+    const i = ["pfsyncd", "conntrackd", "kernel"].indexOf(system);
+    return i < 0 ? 99 : i;
+  };
+  return [...bySystem.values()].sort((a, b) => order(a.system) - order(b.system));
 }
 
 function countChart(

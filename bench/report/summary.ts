@@ -23,7 +23,8 @@ export interface SummaryRow {
 const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 export const int = (v: unknown) => isNum(v) ? Math.round(v).toLocaleString("en-US") : "—";
 export const fixed = (v: unknown, d = 2) => isNum(v) ? v.toFixed(d) : "—";
-const msOf = (s: unknown) => isNum(s) ? `${(s * 1000).toFixed(1)} ms` : "—";
+const msOf = (s: unknown) =>
+  !isNum(s) ? "—" : Math.abs(s) < 1 ? `${(s * 1000).toFixed(1)} ms` : `${s.toFixed(3)} s`;
 export function ratioText(a: unknown, b: unknown): string {
   if (!isNum(a) || !isNum(b) || b === 0) return "—";
   const r = a / b;
@@ -145,50 +146,77 @@ function carpRows(run: RunRecord): SummaryRow[] {
   ];
 }
 
+function codecRows(run: RunRecord): SummaryRow[] {
+  const s = section(run, "pfsync-codec");
+  const t = s?.status === "ok" ? tableWith(s.text, "encode records/s") : undefined;
+  if (!s || !t) {
+    return [missing(run, "pfsync-codec", "pfsync codec, records/s", "5", "≥ 1,000,000")];
+  }
+  const target = numberIn(s.text.match(/Target: at least ([\d,]+)/)?.[1]);
+  return t.map((r) => {
+    const enc = numberIn(cell(r, "encode"));
+    const dec = numberIn(cell(r, "decode"));
+    return {
+      figure: `pfsync codec, ${r["record"]}: records/s encode / decode`,
+      issue: "5",
+      pfsyncd: `${int(enc)} / ${int(dec)}`,
+      peer: "—",
+      ratio: `${ratioText(enc, target)} / ${ratioText(dec, target)} of target`,
+      target: `≥ ${int(target)} each way`,
+      met: isNum(enc) && isNum(dec) && isNum(target) ? enc >= target && dec >= target : undefined,
+    };
+  });
+}
+
 function syncRows(run: RunRecord): SummaryRow[] {
   const f = run.recorded.figures["pfsync-sync"];
   if (!f) {
     return [
-      missing(run, "pfsync-sync", "pfsync codec, records/s", "5", "≥ 1,000,000"),
       missing(run, "pfsync-sync", "live sync A→B, states/s", "5", "≥ 200,000"),
       missing(run, "pfsync-sync", "bulk update of 1,000,000 states", "5", "< 5 s"),
       missing(run, "pfsync-sync", "memory per state", "5", "≤ 300 B"),
     ];
   }
-  const t = get(f, "targets") as {
-    codec: number;
-    live: number;
-    bulkSeconds: number;
-    bytesPerState: number;
-  };
-  const enc = get(f, "codec", "encodePerSecond") as number;
-  const dec = get(f, "codec", "decodePerSecond") as number;
+  const t = get(f, "targets") as { live: number; bulkSeconds: number; bytesPerState: number };
   const live = get(f, "live", "perSecond") as number | undefined;
   const ctLive = get(f, "ctLive", "perSecond") as number | undefined;
+  const liveN = get(f, "live", "n") as number | undefined;
   const counts = get(f, "counts") as number[];
   const last = counts.length - 1;
   const n = counts[last];
-  const bulk = get(f, "bulk", last) as Obj | null;
-  const resync = get(f, "resync", last) as Obj | null;
-  const bulkS = get(bulk, "seconds") as number | undefined;
-  const complete = get(bulk, "count") === n;
-  const rssB = get(bulk, "rssPerStateB") as number | undefined;
-  const ctRssB = get(resync, "rssPerStateB") as number | undefined;
-  const ctS = get(resync, "seconds") as number | undefined;
-  const ctReached = get(resync, "reached") as number | undefined;
-  const full = n >= 1_000_000;
+  const rssB = get(f, "bulk", last, "rssPerStateB") as number | undefined;
+  const ctRssB = get(f, "resync", last, "rssPerStateB") as number | undefined;
+  const bulkRow = (i: number): SummaryRow => {
+    const count = counts[i];
+    const bulk = get(f, "bulk", i) as Obj | null;
+    const resync = get(f, "resync", i) as Obj | null;
+    const bulkS = get(bulk, "seconds") as number | undefined;
+    const complete = get(bulk, "count") === count;
+    const ctS = get(resync, "seconds") as number | undefined;
+    const ctReached = get(resync, "reached") as number | undefined;
+    // conntrackd's resync is only a resync if B's cache was not already full at the first poll.
+    const first = run.recorded.series.find((x) =>
+      x.kind === "bulk" && x.system === "conntrackd" && x.n === count
+    )?.points[0];
+    const prefilled = first !== undefined && first[1] >= count;
+    const full = count >= 1_000_000;
+    return {
+      figure: `bulk update of ${int(count)} states, s (a time: lower is better)`,
+      issue: "5",
+      pfsyncd: isNum(bulkS)
+        ? `${fixed(bulkS)} s${complete ? "" : " (incomplete)"}`
+        : "not measured",
+      peer: `conntrackd resync ${isNum(ctS) ? `${fixed(ctS)} s` : "—"}${
+        isNum(ctReached) && ctReached < count ? ` (reached ${int(ctReached)})` : ""
+      }${prefilled ? " — invalid: B's cache already held them at the first poll" : ""}`,
+      ratio: prefilled ? "—" : ratioText(bulkS, ctS),
+      target: full ? `< ${t.bulkSeconds} s` : "— (the target is for 1,000,000)",
+      met: full && isNum(bulkS) ? bulkS < t.bulkSeconds && complete : undefined,
+    };
+  };
   return [
     {
-      figure: "pfsync codec, UPD IPv4 records/s (encode / decode)",
-      issue: "5",
-      pfsyncd: `${int(enc)} / ${int(dec)}`,
-      peer: "—",
-      ratio: `${ratioText(enc, t.codec)} / ${ratioText(dec, t.codec)} of target`,
-      target: `≥ ${int(t.codec)} each way`,
-      met: isNum(enc) && isNum(dec) ? enc >= t.codec && dec >= t.codec : undefined,
-    },
-    {
-      figure: "live sync A→B through real sockets, states/s (100,000 states)",
+      figure: `live sync A→B through real sockets, states/s (${int(liveN ?? counts[0])} states)`,
       issue: "5",
       pfsyncd: int(live),
       peer: `conntrackd ${int(ctLive)}`,
@@ -196,22 +224,7 @@ function syncRows(run: RunRecord): SummaryRow[] {
       target: `≥ ${int(t.live)}`,
       met: isNum(live) ? live >= t.live : undefined,
     },
-    {
-      figure: `bulk update of ${int(n)} states, s`,
-      issue: "5",
-      pfsyncd: isNum(bulkS)
-        ? `${fixed(bulkS)} s${complete ? "" : " (incomplete)"}`
-        : "not measured",
-      peer: `conntrackd resync ${isNum(ctS) ? `${fixed(ctS)} s` : "—"}${
-        isNum(ctReached) && ctReached < n ? ` (reached ${int(ctReached)})` : ""
-      }`,
-      // Time ratio: below 1 = pfsyncd faster.
-      ratio: ratioText(bulkS, ctS),
-      target: full
-        ? `< ${t.bulkSeconds} s at 1,000,000`
-        : `< ${t.bulkSeconds} s at 1,000,000 (not run at that size)`,
-      met: full && isNum(bulkS) ? bulkS < t.bulkSeconds && complete : undefined,
-    },
+    ...counts.map((_, i) => bulkRow(i)),
     {
       figure: `resident memory per state on the receiver at ${int(n)}, bytes`,
       issue: "5",
@@ -317,27 +330,28 @@ function faultRows(run: RunRecord): SummaryRow[] {
       : undefined;
   };
   // 1. loss
-  const loss = tableWith(text, "churn rounds") &&
-    markdownTables(text).find((t) => t.length > 0 && cell(t[0], "loss") !== undefined);
+  const loss = markdownTables(text).find((t) => t.length > 0 && "loss" in t[0]);
   const bulkMs = msIn(text.match(/One bulk update of the table took ([^.]+)\./)?.[1]);
   if (loss) {
     const heal = loss.map((r) => {
       const self = cell(r, "left 5 s after") ?? "";
       return /none \(healed/.test(self) ? msIn(self) : msIn(cell(r, "every state of A on B"));
     });
-    const worst = Math.max(...heal);
+    const worst = heal.some((v) => !isNum(v)) ? NaN : Math.max(...heal);
     const leftovers = loss.map((r) => numberIn(cell(r, "left after resync")));
     rows.push({
       figure: `sync-link loss ${
         loss.map((r) => cell(r, "loss")).join(", ")
       } under churn: worst time to heal`,
       issue: "8",
-      pfsyncd: `${int(worst)} ms; states left different after: ${leftovers.map(int).join(" / ")}`,
+      pfsyncd: `${isNum(worst) ? `${int(worst)} ms` : "never"}; states left different after: ${
+        leftovers.map(int).join(" / ")
+      }`,
       peer: "—",
       ratio: "—",
       target: `equal within one bulk update (${int(bulkMs)} ms here)`,
-      met: isNum(worst) && isNum(bulkMs)
-        ? worst <= bulkMs && leftovers.every((v) => v === 0)
+      met: isNum(bulkMs)
+        ? isNum(worst) && worst <= bulkMs && leftovers.every((v) => v === 0)
         : undefined,
     });
   } else {
@@ -368,14 +382,17 @@ function faultRows(run: RunRecord): SummaryRow[] {
   if (down) {
     const r = down[0];
     const heal = msIn(cell(r, "every state of A on B"));
+    const left = numberIn(cell(r, "left"));
     rows.push({
-      figure: "sync link down 30 s, up: every state of A on B after link up",
+      figure: "sync link down 30 s, up: every state of A on B after link up; states left different",
       issue: "8",
-      pfsyncd: `${int(heal)} ms (bulk on link up: ${cell(r, "bulk update requested")})`,
+      pfsyncd: `${int(heal)} ms (bulk on link up: ${cell(r, "bulk update requested")}); ${
+        int(left)
+      } left (lost deletes)`,
       peer: "—",
       ratio: "—",
-      target: "resynchronises by itself",
-      met: isNum(heal) && cell(r, "bulk update requested") === "yes",
+      target: "resynchronises by itself (tables equal)",
+      met: isNum(heal) && cell(r, "bulk update requested") === "yes" && left === 0,
     });
   } else {
     const r = failRow("sync link down 30 s", "down", "resynchronises by itself");
@@ -448,14 +465,18 @@ function fuzzRows(run: RunRecord): SummaryRow[] {
   const inputs = t.map((r) => numberIn(r["inputs"]));
   const failures = t.reduce((n, r) => n + numberIn(r["failures"]), 0);
   const least = Math.min(...inputs);
+  // Scaled down by the FUZZ_COUNT knob: the count target cannot be judged, failures still can.
+  const scaled = least < 1_000_000 && run.knobs["FUZZ_COUNT"] !== undefined;
   return [{
     figure: `fuzzing: ${t.length} decoders, fewest inputs per decoder / failures`,
     issue: "8",
-    pfsyncd: `${int(least)} / ${int(failures)}`,
+    pfsyncd: `${int(least)} / ${int(failures)}${
+      scaled ? ` (FUZZ_COUNT=${run.knobs["FUZZ_COUNT"]})` : ""
+    }`,
     peer: "—",
     ratio: "—",
     target: "≥ 1,000,000 each, 0 failures",
-    met: least >= 1_000_000 && failures === 0,
+    met: failures > 0 ? false : scaled ? undefined : least >= 1_000_000,
   }];
 }
 
@@ -485,17 +506,19 @@ function socketRows(run: RunRecord): SummaryRow[] {
   const s = section(run, "sockets");
   const ratio = numberIn(s?.text.match(/lowest TS\/C packet-rate ratio ([\d.]+)/)?.[1]);
   const p99 = numberIn(s?.text.match(/TS p99 latency ([\d.,]+) µs/)?.[1]);
+  const idle = numberIn(s?.text.match(/TS idle CPU ([\d.,]+) ms\/s/)?.[1]);
   if (!s || s.status !== "ok" || !isNum(ratio)) {
     return [missing(run, "sockets", "raw sockets vs C", "3", "≥ 0.5× C")];
   }
   return [{
-    figure: "raw socket + reactor vs the same loop in C: lowest packet-rate ratio; p99 latency",
+    figure: "raw socket + reactor vs the same loop in C: lowest packet-rate ratio; p99 " +
+      "receive latency; CPU while idle",
     issue: "3",
-    pfsyncd: `${fixed(ratio)}× C; p99 ${fixed(p99, 1)} µs`,
+    pfsyncd: `${fixed(ratio)}× C; p99 ${fixed(p99, 1)} µs; idle ${fixed(idle)} ms/s`,
     peer: "C loop (gcc -O2)",
     ratio: `${fixed(ratio)}×`,
-    target: "≥ 0.50× C, p99 < 1,000 µs",
-    met: ratio >= 0.5 && isNum(p99) && p99 < 1000,
+    target: "≥ 0.50× C, p99 < 1,000 µs, no CPU while idle (< 0.1 ms/s)",
+    met: ratio >= 0.5 && isNum(p99) && p99 < 1000 && isNum(idle) && idle < 0.1,
   }];
 }
 
@@ -504,6 +527,7 @@ export function summaryRows(run: RunRecord): SummaryRow[] {
   return [
     ...socketRows(run),
     ...carpRows(run),
+    ...codecRows(run),
     ...syncRows(run),
     ...conntrackRows(run),
     ...faultRows(run),

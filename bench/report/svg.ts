@@ -225,9 +225,9 @@ function markSvg(shape: Mark["shape"] | "band", x: number, y: number, color: str
 
 /** Lanes of events over a shared time axis, in titled groups, with a legend under the axis. */
 export function timelineChart(o: TimelineOptions): string {
-  const width = o.width ?? 860;
+  const width = o.width ?? 900;
   const laneH = 30;
-  const m = { left: 120, right: 110, top: 34 };
+  const m = { left: 120, right: 140, top: 34 };
   const laneCount = o.groups.reduce((n, g) => n + g.lanes.length, 0);
   const plotH = o.groups.length * 22 + laneCount * laneH;
   const height = m.top + plotH + 48 + 22 * Math.ceil(o.legend.length / 3);

@@ -5,6 +5,9 @@
  */
 import type { Command } from "commander";
 import { callAgent, ControlClient } from "../control/client.ts";
+
+/** The agent builds a whole listing (or applies a whole import batch) before it answers. */
+const LISTING_TIMEOUT_MS = 120_000;
 import { parseFlow } from "../control/flow.ts";
 import { ControlError, type StatesDeleteParams } from "../control/protocol.ts";
 import { renderState } from "../control/render.ts";
@@ -28,7 +31,11 @@ export function registerStates(program: Command): void {
   addControlOption(states).action(
     async (options: ControlOptions & { json?: boolean; verbose?: boolean }) => {
       const verbose = options.verbose ?? false;
-      const result = await withAgent(() => callAgent(options.control, "states", { verbose }));
+      const result = await withAgent(() =>
+        callAgent(options.control, "states", { verbose }, {
+          timeoutMs: LISTING_TIMEOUT_MS,
+        })
+      );
       const lines = options.json
         ? result.states.map((state) => JSON.stringify(state))
         : result.states.flatMap((state) => renderState(state, verbose));
@@ -148,7 +155,7 @@ async function importStates(file: string, control: string): Promise<void> {
   let updated = 0;
   const errors: string[] = [];
   await withAgent(async () => {
-    const client = await ControlClient.connect(control);
+    const client = await ControlClient.connect(control, { timeoutMs: LISTING_TIMEOUT_MS });
     try {
       for (const batch of importBatches(lines)) {
         const result = await client.call("states.import", { lines: batch.map((l) => l.text) });

@@ -62,7 +62,13 @@ export { isKnownMethod, normalizeHexId, validateParams } from "./validate.ts";
 export { LineTooLongError, readLines } from "./lines.ts";
 export { ControlSocketInUseError, prepareSocketPath, socketIsLive } from "./socket_path.ts";
 export { type ControlServer, type ControlServerOptions, startControlServer } from "./server.ts";
-export { AgentNotRunningError, callAgent, ControlClient } from "./client.ts";
+export {
+  AgentNotRunningError,
+  AgentTimeoutError,
+  callAgent,
+  ControlClient,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from "./client.ts";
 export {
   PFSYNC_DEFAULT_PEER,
   renderBulk,

@@ -147,9 +147,19 @@ export class PfsyncReceiver {
     return timeout < PFTM_MAX && src.state <= TCP_STATE_MAX && dst.state <= TCP_STATE_MAX;
   }
 
-  /** What we store for a state learned from the wire (6.x: flags cleared, counters not imported). */
+  /**
+   * What we store for a state learned from the wire (6.x: flags cleared,
+   * counters not imported). The record is the decoder's fresh object, owned
+   * by this packet's handling alone, so it is changed in place rather than
+   * copied; callers read what they still need from it first.
+   */
   private learned(record: State): State {
-    return { ...record, syncFlags: 0, updates: 0, packets: [0, 0], bytes: [0, 0] };
+    const r = record as { -readonly [K in keyof State]: State[K] };
+    r.syncFlags = 0;
+    r.updates = 0;
+    r.packets = [0, 0];
+    r.bytes = [0, 0];
+    return record;
   }
 
   private onClear(records: readonly R.StateClear[], ctx: Context): void {
@@ -180,6 +190,7 @@ export class PfsyncReceiver {
         continue;
       }
       this.d.requester.onState(ctx.now);
+      const syncFlags = r.syncFlags; // learned() clears it
       // Most full updates arrive in bulk updates, for states we lack: insert
       // first, which also finds a known id, and look the state up only then.
       if (table.insert(this.learned(r), ctx.origin, wireRecord(ctx.bytes, i))) continue;
@@ -200,7 +211,7 @@ export class PfsyncReceiver {
       stats.stale++;
       let mine = local;
       if (verdict === "partial") mine = table.patch(r, { src: r.src }, ctx.origin) ?? local;
-      if (!(r.syncFlags & SYNC_FLAG_STALE)) this.answerStale(mine, verdict === "stale");
+      if (!(syncFlags & SYNC_FLAG_STALE)) this.answerStale(mine, verdict === "stale");
     }
     this.d.sender.flushReplies();
   }

@@ -17,7 +17,7 @@
  */
 import { DecodeError } from "../bytes/errors.ts";
 import { readPfAddr, writePfAddr } from "./addr.ts";
-import type { State, StateHost, StatePeer } from "./types.ts";
+import { AF_INET, type State, type StateHost, type StatePeer } from "./types.ts";
 
 export const STATE_RECORD_SIZE = 224;
 export const PEER_SIZE = 32;
@@ -109,11 +109,40 @@ export function encodePeer(peer: StatePeer, view: DataView, bytes: Uint8Array, o
   bytes[o + 25] = peer.wscale;
   bytes[o + 26] = peer.scrubFlag ?? 0;
   const pad = peer.pad;
-  for (let i = 0; i < 5; i++) bytes[o + 27 + i] = pad?.[i] ?? 0;
+  if (pad) {
+    for (let i = 0; i < 5; i++) bytes[o + 27 + i] = pad[i] ?? 0;
+  } else {
+    bytes[o + 27] = 0;
+    view.setUint32(o + 28, 0);
+  }
+}
+
+/**
+ * The last two IPv4 addresses decoded, as words and text: lan and gwy are
+ * usually equal, ext is shared by many states and rt_addr is mostly 0, so
+ * most records format one address instead of four.
+ */
+const seenWords = new Float64Array([-1, -1]);
+const seenText = ["", ""];
+let seenUsed = 0;
+
+function readAddr(view: DataView, bytes: Uint8Array, o: number, af: number): string {
+  if (af !== AF_INET || (view.getUint32(o + 4) | view.getUint32(o + 8) | view.getUint32(o + 12))) {
+    return readPfAddr(bytes, o, af);
+  }
+  const word = view.getUint32(o);
+  if (word === 0) return "0.0.0.0"; // rt_addr of most states: kept out of the two slots
+  if (word === seenWords[0]) return seenText[seenUsed = 0];
+  if (word === seenWords[1]) return seenText[seenUsed = 1];
+  const text = readPfAddr(bytes, o, af);
+  seenUsed ^= 1;
+  seenWords[seenUsed] = word;
+  seenText[seenUsed] = text;
+  return text;
 }
 
 function decodeHost(view: DataView, bytes: Uint8Array, o: number, af: number): StateHost {
-  const addr = readPfAddr(bytes, o, af);
+  const addr = readAddr(view, bytes, o, af);
   const port = view.getUint16(o + 16);
   const p0 = view.getUint16(o + 18);
   const p1 = view.getUint16(o + 20);
@@ -122,7 +151,7 @@ function decodeHost(view: DataView, bytes: Uint8Array, o: number, af: number): S
 }
 
 function encodeHost(host: StateHost, view: DataView, bytes: Uint8Array, o: number): void {
-  writeAddrOrThrow(host.addr, bytes, o);
+  writeAddrOrThrow(host.addr, view, bytes, o);
   encodeHostTail(host, view, o);
 }
 
@@ -134,14 +163,63 @@ function encodeHostTail(host: StateHost, view: DataView, o: number): void {
   view.setUint16(o + 22, pad?.[2] ?? 0);
 }
 
-function writeAddrOrThrow(text: string, bytes: Uint8Array, o: number): void {
+/**
+ * The last two address texts written and their 16 bytes as four words: the
+ * states of a packet mostly share their ext (and rt) address, so most
+ * records parse one address text, not three.
+ */
+const recentText = ["", ""];
+const recentWords = new Uint32Array(8);
+/** The slot used last; a miss replaces the other one. */
+let recentUsed = 0;
+
+function writeAddrOrThrow(text: string, view: DataView, bytes: Uint8Array, o: number): void {
+  const slot = text === recentText[0] ? 0 : text === recentText[1] ? 1 : -1;
+  if (slot >= 0) {
+    const w = slot * 4;
+    view.setUint32(o, recentWords[w]);
+    view.setUint32(o + 4, recentWords[w + 1]);
+    view.setUint32(o + 8, recentWords[w + 2]);
+    view.setUint32(o + 12, recentWords[w + 3]);
+    recentUsed = slot;
+    return;
+  }
   if (!writePfAddr(text, bytes, o)) throw new RangeError(`not an IPv4/IPv6 address: ${text}`);
+  recentUsed ^= 1;
+  recentText[recentUsed] = text;
+  const w = recentUsed * 4;
+  for (let k = 0; k < 4; k++) recentWords[w + k] = view.getUint32(o + k * 4);
+}
+
+/**
+ * The last interface name read, and the last written, each as text and as
+ * the four words of its 16 bytes ("self" mostly). Kept apart: a read name may
+ * carry garbage after its NUL, which a write must not copy.
+ */
+interface IfnameMemo {
+  text: string | undefined;
+  readonly words: Uint32Array;
+}
+const readMemo: IfnameMemo = { text: undefined, words: new Uint32Array(4) };
+const writeMemo: IfnameMemo = { text: undefined, words: new Uint32Array(4) };
+
+function memoMatches(memo: IfnameMemo, view: DataView, o: number): boolean {
+  const w = memo.words;
+  return view.getUint32(o) === w[0] && view.getUint32(o + 4) === w[1] &&
+    view.getUint32(o + 8) === w[2] && view.getUint32(o + 12) === w[3];
+}
+
+function remember(memo: IfnameMemo, text: string, view: DataView, o: number): void {
+  memo.text = text;
+  for (let k = 0; k < 4; k++) memo.words[k] = view.getUint32(o + k * 4);
 }
 
 /** Latin-1 so that any 16 bytes survive a decode/encode round trip. */
-function readIfname(bytes: Uint8Array, o: number): string {
+function readIfname(bytes: Uint8Array, o: number, view?: DataView): string {
+  if (view && readMemo.text !== undefined && memoMatches(readMemo, view, o)) return readMemo.text;
   let text = "";
   for (let i = o; i < o + IFNAMSIZ && bytes[i] !== 0; i++) text += String.fromCharCode(bytes[i]);
+  if (view) remember(readMemo, text, view, o);
   return text;
 }
 
@@ -163,13 +241,13 @@ export function decodeStateRecord(bytes: Uint8Array, offset = 0, view = viewOf(b
   return {
     id: view.getBigUint64(o),
     creatorId: view.getUint32(o + OFF.creatorId),
-    ifname: readIfname(bytes, o + OFF.ifname),
+    ifname: readIfname(bytes, o + OFF.ifname, view),
     lan: decodeHost(view, bytes, o + OFF.lan, af),
     gwy: decodeHost(view, bytes, o + OFF.gwy, af),
     ext: decodeHost(view, bytes, o + OFF.ext, af),
     src: decodePeer(view, bytes, o + OFF.src),
     dst: decodePeer(view, bytes, o + OFF.dst),
-    rtAddr: readPfAddr(bytes, o + OFF.rtAddr, af),
+    rtAddr: readAddr(view, bytes, o + OFF.rtAddr, af),
     rule: view.getUint32(o + OFF.rule),
     anchor: view.getUint32(o + OFF.anchor),
     natRule: view.getUint32(o + OFF.natRule),
@@ -204,7 +282,13 @@ export function encodeStateRecord(
   }
   const o = offset;
   view.setBigUint64(o, state.id);
-  writeIfname(state.ifname, out, o + OFF.ifname);
+  const ifo = o + OFF.ifname;
+  if (state.ifname === writeMemo.text) {
+    for (let k = 0; k < 4; k++) view.setUint32(ifo + k * 4, writeMemo.words[k]);
+  } else {
+    writeIfname(state.ifname, out, ifo);
+    remember(writeMemo, state.ifname, view, ifo);
+  }
   encodeHost(state.lan, view, out, o + OFF.lan);
   // Without translation gwy repeats lan: copy instead of parsing the text again.
   if (state.gwy.addr === state.lan.addr) {
@@ -218,7 +302,7 @@ export function encodeStateRecord(
   encodePeer(state.dst, view, out, o + OFF.dst);
   if (state.rtAddr === "0.0.0.0" || state.rtAddr === "::") {
     out.fill(0, o + OFF.rtAddr, o + OFF.rtAddr + 16);
-  } else writeAddrOrThrow(state.rtAddr, out, o + OFF.rtAddr);
+  } else writeAddrOrThrow(state.rtAddr, view, out, o + OFF.rtAddr);
   view.setUint32(o + OFF.rule, state.rule >>> 0);
   view.setUint32(o + OFF.anchor, state.anchor >>> 0);
   view.setUint32(o + OFF.natRule, state.natRule >>> 0);

@@ -63,6 +63,23 @@ export class StateTable {
   private readonly listeners = new Set<TableListener>();
   private readonly scratch = new Uint8Array(STATE_RECORD_SIZE);
   private readonly scratchView = new DataView(this.scratch.buffer);
+  // Index callbacks made once, not per call: inserts run a million times a bulk update.
+  private readonly scratchIdMatches = (s: number) =>
+    sameId(this.scratch, 0, this.slab.chunkOf(s), offsetOf(s));
+  private readonly scratchFlowMatches = (s: number) =>
+    flowEqual(this.scratch, 0, this.slab.chunkOf(s), offsetOf(s));
+  private readonly idHashOfSlot = (s: number) => this.idHashAt(s);
+  private readonly flowHashOfSlot = (s: number) => flowHash(this.slab.viewOf(s), offsetOf(s));
+  /** The key slotOf() is looking for, read by keyMatches. */
+  private keyHi = 0;
+  private keyLo = 0;
+  private keyCreator = 0;
+  private readonly keyMatches = (s: number) => {
+    const view = this.slab.viewOf(s);
+    const o = offsetOf(s);
+    return view.getUint32(o + 4) === this.keyLo && view.getUint32(o) === this.keyHi &&
+      view.getUint32(o + OFF.creatorId) === this.keyCreator;
+  };
 
   constructor(options: StateTableOptions = {}) {
     this.clock = options.now ?? Date.now;
@@ -118,7 +135,7 @@ export class StateTable {
     this.scratchView.setUint16(OFF.ext + 16, flow.ext.port);
     const slot = this.flowIndex.find(
       flowHash(this.scratchView, 0),
-      (s) => flowEqual(this.scratch, 0, this.slab.chunkOf(s), offsetOf(s)),
+      this.scratchFlowMatches,
     );
     return slot < 0 ? undefined : this.materialise(slot);
   }
@@ -146,7 +163,7 @@ export class StateTable {
     if (
       this.idIndex.find(
         idHash(this.scratchView, 0),
-        (s) => sameId(this.scratch, 0, this.slab.chunkOf(s), offsetOf(s)),
+        this.scratchIdMatches,
       ) >= 0
     ) {
       return false;
@@ -155,7 +172,7 @@ export class StateTable {
     if (
       this.flowIndex.find(
         flow,
-        (s) => flowEqual(this.scratch, 0, this.slab.chunkOf(s), offsetOf(s)),
+        this.scratchFlowMatches,
       ) >=
         0
     ) {
@@ -173,8 +190,8 @@ export class StateTable {
     this.slab.created[slot] = Math.max(0, now - state.creation);
     this.slab.lastActive[slot] = now + state.expire;
     this.slab.origins[slot] = this.originCode(origin);
-    this.idIndex.add(idHash(view, offset), slot, (s) => this.idHashAt(s));
-    this.flowIndex.add(flow, slot, (s) => flowHash(this.slab.viewOf(s), offsetOf(s)));
+    this.idIndex.add(idHash(view, offset), slot, this.idHashOfSlot);
+    this.flowIndex.add(flow, slot, this.flowHashOfSlot);
     this.emit({ type: "insert", state, origin });
     return true;
   }
@@ -223,7 +240,7 @@ export class StateTable {
       this.flowIndex.add(
         newFlow,
         slot,
-        (s) => flowHash(this.slab.viewOf(s), offsetOf(s)),
+        this.flowHashOfSlot,
       );
     }
     const now = this.nowSeconds();
@@ -307,15 +324,10 @@ export class StateTable {
   }
 
   private slotOf(key: StateKey): number {
-    const hi = Number(key.id >> 32n) >>> 0;
-    const lo = Number(key.id & 0xffffffffn) >>> 0;
-    const creator = key.creatorId >>> 0;
-    return this.idIndex.find(hashId(hi, lo, creator), (s) => {
-      const view = this.slab.viewOf(s);
-      const o = offsetOf(s);
-      return view.getUint32(o + 4) === lo && view.getUint32(o) === hi &&
-        view.getUint32(o + OFF.creatorId) === creator;
-    });
+    const hi = this.keyHi = Number(key.id >> 32n) >>> 0;
+    const lo = this.keyLo = Number(key.id & 0xffffffffn) >>> 0;
+    const creator = this.keyCreator = key.creatorId >>> 0;
+    return this.idIndex.find(hashId(hi, lo, creator), this.keyMatches);
   }
 
   private idHashAt(slot: number): number {
@@ -325,13 +337,14 @@ export class StateTable {
   private materialise(slot: number): State {
     const chunk = this.slab.chunkOf(slot);
     const view = this.slab.viewOf(slot);
-    const stored = decodeStateRecord(chunk, offsetOf(slot), view);
-    const now = this.nowSeconds();
-    return {
-      ...stored,
-      creation: Math.max(0, now - this.slab.created[slot]),
-      expire: Math.max(0, this.slab.lastActive[slot] - now),
+    // A fresh object from the decoder: completed in place rather than copied.
+    const stored = decodeStateRecord(chunk, offsetOf(slot), view) as {
+      -readonly [K in keyof State]: State[K];
     };
+    const now = this.nowSeconds();
+    stored.creation = Math.max(0, now - this.slab.created[slot]);
+    stored.expire = Math.max(0, this.slab.lastActive[slot] - now);
+    return stored;
   }
 
   private originAt(slot: number): Origin {

@@ -97,9 +97,14 @@ export class MessageReceiver {
   readonly #view: DataView;
   readonly #fields: Readonly<Record<string, number>>;
   readonly #table: Platform;
+  // Per-call constants, looked up once: recvmsg runs once a packet.
+  readonly #flags: number;
+  readonly #controlLength: bigint;
 
   constructor(dataBytes = 65536, nameBytes = 128, controlBytes = 256) {
     this.#table = platform();
+    this.#flags = requireConstant("MSG_DONTWAIT", this.#table);
+    this.#controlLength = BigInt(controlBytes);
     this.#data = new Uint8Array(new ArrayBuffer(dataBytes));
     this.#name = new Uint8Array(new ArrayBuffer(nameBytes));
     this.#control = new Uint8Array(new ArrayBuffer(controlBytes));
@@ -126,11 +131,11 @@ export class MessageReceiver {
    */
   receive(fd: number, label: string): ReceivedMessage | undefined {
     const f = this.#fields;
-    const flags = requireConstant("MSG_DONTWAIT", this.#table);
+    const flags = this.#flags;
     for (;;) {
       // The kernel shrinks these to what it wrote, so reset them every call.
       this.#view.setUint32(f.msg_namelen, this.#name.length, HOST_LITTLE_ENDIAN);
-      this.#writeControlLength(this.#control.length);
+      this.#resetControlLength();
       this.#view.setInt32(f.msg_flags, 0, HOST_LITTLE_ENDIAN);
       const got = Number(libc().recvmsg(fd, this.#msghdr, flags));
       if (got < 0) {
@@ -150,12 +155,12 @@ export class MessageReceiver {
     }
   }
 
-  #writeControlLength(value: number): void {
+  #resetControlLength(): void {
     const at = this.#fields.msg_controllen;
     if (this.#table.cmsgLenBytes === 8) {
-      this.#view.setBigUint64(at, BigInt(value), HOST_LITTLE_ENDIAN);
+      this.#view.setBigUint64(at, this.#controlLength, HOST_LITTLE_ENDIAN);
     } else {
-      this.#view.setUint32(at, value, HOST_LITTLE_ENDIAN);
+      this.#view.setUint32(at, this.#control.length, HOST_LITTLE_ENDIAN);
     }
   }
 

@@ -146,8 +146,10 @@ export function bindToDevice(fd: number, device: string): void {
 }
 
 export class RawIPv4Socket extends RawSocket {
-  // The last destination's sockaddr, so a steady sender encodes it once.
+  // The last destination's sockaddr (and its text, when given as text), so a
+  // steady sender parses and encodes it once.
   #lastDestination: Uint8Array | undefined;
+  #lastText: string | undefined;
   #lastSockaddr: Uint8Array<ArrayBuffer> | undefined;
 
   /** socket(AF_INET, SOCK_RAW, protocol) with the options CARP needs (see RawSocketOptions). */
@@ -195,19 +197,24 @@ export class RawIPv4Socket extends RawSocket {
   /** Sends `payload` as one IPv4 datagram (the kernel adds the header); returns bytes sent. */
   sendTo(address: Uint8Array | string, payload: Uint8Array): number {
     this.ensureOpen("sendTo");
-    const destination = addressBytes(address, 4);
-    const cached = this.#lastDestination;
     let sockaddr = this.#lastSockaddr;
-    if (!cached || !addressesEqual(cached, destination)) {
-      sockaddr = encodeSockaddrIn(destination);
-      this.#lastDestination = destination.slice();
-      this.#lastSockaddr = sockaddr;
+    let destination = this.#lastDestination;
+    if (typeof address !== "string" || address !== this.#lastText || !sockaddr) {
+      const bytes = addressBytes(address, 4);
+      if (!destination || !sockaddr || !addressesEqual(destination, bytes)) {
+        sockaddr = encodeSockaddrIn(bytes);
+        destination = bytes.slice();
+        this.#lastDestination = destination;
+        this.#lastSockaddr = sockaddr;
+      }
+      this.#lastText = typeof address === "string" ? address : undefined;
     }
+    const to = destination!;
     return sendTo(
       this.fd,
       toArrayBuffer(payload),
-      sockaddr!,
-      () => `${this.protocol}, ${formatIPv4(destination)}`,
+      sockaddr,
+      () => `${this.protocol}, ${formatIPv4(to)}`,
     );
   }
 

@@ -122,12 +122,12 @@ Deno.test("timelineChart() places bands, marks and rules on a shared time axis",
     width: 860,
   });
   assertBalanced(svg);
-  // Axis: x 120..750 for −1..4 s, i.e. 126 px per second.
-  assertStringIncludes(svg, '<rect x="183" y="61" width="378" height="20" fill="#fdd49e">');
-  assertStringIncludes(svg, '<line x1="183" y1="63" x2="183" y2="79" stroke="#1f77b4"');
-  assertStringIncludes(svg, '<path d="M561 64L568 71L561 78L554 71Z" fill="#d62728"/>');
-  assertStringIncludes(svg, '<circle cx="309" cy="123" r="5" fill="#1f77b4"/>');
-  assertStringIncludes(svg, '<line x1="246" y1="34" x2="246"');
+  // Axis: x 120..720 for −1..4 s (margins 120 / 140 of 860), i.e. 120 px per second.
+  assertStringIncludes(svg, '<rect x="180" y="61" width="360" height="20" fill="#fdd49e">');
+  assertStringIncludes(svg, '<line x1="180" y1="63" x2="180" y2="79" stroke="#1f77b4"');
+  assertStringIncludes(svg, '<path d="M540 64L547 71L540 78L533 71Z" fill="#d62728"/>');
+  assertStringIncludes(svg, '<circle cx="300" cy="123" r="5" fill="#1f77b4"/>');
+  assertStringIncludes(svg, '<line x1="240" y1="34" x2="240"');
   assertStringIncludes(svg, ">signal</text>");
   assertStringIncludes(svg, ">2.500 s</text>");
   assertStringIncludes(svg, ">SIGKILL</text>");

@@ -15,7 +15,7 @@ import { sampleStatus, tempSocketPath } from "./fixtures.ts";
 
 type Answer = (conn: Deno.Conn, id: number) => Promise<void>;
 
-/** A hand-made agent: reads one request line per connection and runs `answer` for it. */
+/** A hand-made agent: runs `answer` for each request line, in order, until the client leaves. */
 async function fakeServer(answer: Answer) {
   const { path, cleanup } = await tempSocketPath();
   const listener = Deno.listen({ transport: "unix", path });
@@ -28,13 +28,18 @@ async function fakeServer(answer: Answer) {
         (async () => {
           const buffer = new Uint8Array(4096);
           let text = "";
-          while (!text.includes("\n")) {
+          for (;;) {
             const n = await conn.read(buffer);
             if (n === null) return;
             text += new TextDecoder().decode(buffer.subarray(0, n));
+            let end: number;
+            while ((end = text.indexOf("\n")) !== -1) {
+              const request = JSON.parse(text.slice(0, end));
+              text = text.slice(end + 1);
+              await answer(conn, request.id);
+            }
           }
-          await answer(conn, JSON.parse(text.split("\n")[0]).id);
-        })().catch(() => {}),
+        })().catch(() => {}).finally(() => open.delete(conn)),
       );
     }
   })().catch(() => {});
@@ -60,7 +65,7 @@ const line = (value: unknown) => new TextEncoder().encode(JSON.stringify(value) 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 Deno.test("callAgent() rejects with AgentTimeoutError naming the socket when no answer comes", async () => {
-  const server = await fakeServer(() => new Promise(() => {})); // reads, never answers
+  const server = await fakeServer(() => Promise.resolve()); // reads, never answers
   try {
     const started = performance.now();
     const error = await assertRejects(
