@@ -20,6 +20,7 @@ import {
   PFSYNC_BUS_END,
   PFSYNC_BUS_START,
 } from "../../lib/pfsync/mod.ts";
+import { establishedPeer, establishedTcpState } from "../../lib/state/synthetic.ts";
 import type { State } from "../../lib/state/types.ts";
 import { RawIPv4Socket } from "../../lib/sys/mod.ts";
 
@@ -27,42 +28,16 @@ export const FEED_CREATOR = 0x0000fee0;
 
 /** State `i` of the feed: ids 0xfeed0000_iiiiiiii, flows 10.x.y.z:port → 203.0.113.80:443. */
 export function feedState(i: number): State {
-  const peer = (seq: number) => ({
-    seqlo: seq,
-    seqhi: seq + 65535,
-    seqdiff: 0,
-    maxWin: 65535,
-    mss: 1460,
-    state: 4,
-    wscale: 7,
-  });
   const lan = { addr: `10.${(i >> 14) & 255}.${(i >> 6) & 255}.${i & 63}`, port: 1024 + (i >> 22) };
-  return {
+  return establishedTcpState({
     id: 0xfeed0000_00000000n + BigInt(i),
     creatorId: FEED_CREATOR,
-    ifname: "self",
     lan,
-    gwy: lan,
     ext: { addr: "203.0.113.80", port: 443 },
-    src: peer(i * 7),
-    dst: peer(i * 13),
-    rtAddr: "0.0.0.0",
-    rule: 0xffffffff,
-    anchor: 0xffffffff,
-    natRule: 0,
+    src: establishedPeer(i * 7, i * 7 + 65535, 7),
+    dst: establishedPeer(i * 13, i * 13 + 65535, 7),
     creation: 30,
-    expire: 0,
-    packets: [0, 0],
-    bytes: [0, 0],
-    af: 2,
-    proto: 6,
-    direction: 2,
-    log: 0,
-    allowOpts: 0,
-    timeout: 2,
-    syncFlags: 0,
-    updates: 0,
-  };
+  });
 }
 
 if (import.meta.main) {

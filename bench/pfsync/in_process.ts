@@ -8,6 +8,7 @@
  */
 import { PfsyncEngine } from "../../lib/pfsync/mod.ts";
 import { StateTable } from "../../lib/state/mod.ts";
+import { establishedPeer, establishedTcpState } from "../../lib/state/synthetic.ts";
 import type { State } from "../../lib/state/types.ts";
 
 interface Node {
@@ -48,41 +49,15 @@ function pair(clock: { ms: number }) {
 
 function makeState(i: number, creatorId: number): State {
   const addr = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-  const peer = {
-    seqlo: i,
-    seqhi: i + 65535,
-    seqdiff: 0,
-    maxWin: 65535,
-    mss: 1460,
-    state: 4,
-    wscale: 0,
-  };
-  return {
+  const peer = establishedPeer(i);
+  return establishedTcpState({
     id: (0x5a000000n << 32n) + BigInt(i),
     creatorId,
-    ifname: "self",
     lan: { addr, port: 1024 + (i % 50000) },
-    gwy: { addr, port: 1024 + (i % 50000) },
     ext: { addr: "198.51.100.7", port: 443 },
     src: peer,
     dst: peer,
-    rtAddr: "0.0.0.0",
-    rule: 0xffffffff,
-    anchor: 0xffffffff,
-    natRule: 0,
-    creation: 0,
-    expire: 0,
-    packets: [0, 0],
-    bytes: [0, 0],
-    af: 2,
-    proto: 6,
-    direction: 2,
-    log: 0,
-    allowOpts: 0,
-    timeout: 2,
-    syncFlags: 0,
-    updates: 0,
-  };
+  });
 }
 
 export interface SyncBenchResult {

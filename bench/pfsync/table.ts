@@ -6,6 +6,7 @@
  * `deno run -A --v8-flags=--expose-gc bench/pfsync/table.ts [count]`.
  */
 import { StateTable } from "../../lib/state/mod.ts";
+import { establishedTcpState } from "../../lib/state/synthetic.ts";
 import type { State } from "../../lib/state/types.ts";
 
 function gc(): void {
@@ -21,32 +22,12 @@ function stateFor(i: number, template: State): State {
   };
 }
 
-const TEMPLATE: State = {
+const TEMPLATE: State = establishedTcpState({
   id: 0n,
   creatorId: 0x0badcafe,
-  ifname: "self",
   lan: { addr: "10.0.0.1", port: 1 },
-  gwy: { addr: "10.0.0.1", port: 1 },
   ext: { addr: "198.51.100.7", port: 443 },
-  src: { seqlo: 1, seqhi: 65536, seqdiff: 0, maxWin: 65535, mss: 1460, state: 4, wscale: 0 },
-  dst: { seqlo: 2, seqhi: 65537, seqdiff: 0, maxWin: 65535, mss: 1460, state: 4, wscale: 0 },
-  rtAddr: "0.0.0.0",
-  rule: 0xffffffff,
-  anchor: 0xffffffff,
-  natRule: 0,
-  creation: 0,
-  expire: 0,
-  packets: [0, 0],
-  bytes: [0, 0],
-  af: 2,
-  proto: 6,
-  direction: 2,
-  log: 0,
-  allowOpts: 0,
-  timeout: 2,
-  syncFlags: 0,
-  updates: 0,
-};
+});
 
 export interface TableBenchResult {
   readonly count: number;

@@ -39,3 +39,4 @@ export {
   formatStates,
   formatStateVerbose,
 } from "./format.ts";
+export { establishedPeer, establishedTcpState, type SyntheticTcpState } from "./synthetic.ts";
