@@ -13,6 +13,7 @@
  * Takeover = from the signal until B holds both virtual addresses.
  */
 import { startAgent } from "../../tests/lab/agent.ts";
+import { conntrackdConf } from "./sync_rate.ts";
 import {
   buildCtLab,
   type CtLab,
@@ -125,48 +126,6 @@ async function pfsyncdGap(signal: GapSignal): Promise<GapRun> {
 
 // ---- keepalived + conntrackd ----
 
-function conntrackdConf(lab: Lab, name: string, self: string, peer: string): string {
-  const path = (file: string) => lab.tempPath(`${name}-${file}`);
-  return `Sync {
-	Mode FTFW {
-		DisableExternalCache Off
-	}
-	UDP {
-		IPv4_address ${self}
-		IPv4_Destination_Address ${peer}
-		Port 3780
-		Interface sync0
-		SndSocketBuffer 1249280
-		RcvSocketBuffer 1249280
-		Checksum on
-	}
-}
-General {
-	HashSize 262144
-	HashLimit 4194304
-	LogFile ${path("conntrackd.log")}
-	Syslog off
-	LockFile ${path("conntrackd.lock")}
-	UNIX {
-		Path ${path("conntrackd.sock")}
-	}
-	NetlinkBufferSize 2097152
-	NetlinkBufferSizeMaxGrowth 8388608
-	Filter From Userspace {
-		Address Ignore {
-			IPv4_address 127.0.0.1
-			IPv4_address 10.99.0.1
-			IPv4_address 10.99.0.2
-			IPv4_address 192.0.2.2
-			IPv4_address 192.0.2.3
-			IPv4_address 198.51.100.2
-			IPv4_address 198.51.100.3
-		}
-	}
-}
-`;
-}
-
 /** The transitions of conntrackd's primary-backup.sh, as a notify script. */
 function notifyScript(conf: string): string {
   const ctd = `conntrackd -C ${conf}`;
@@ -226,7 +185,13 @@ async function startPeerFirewall(
   priority: number,
 ): Promise<PeerFirewall> {
   const conf = lab.tempPath(`${ns.label}-conntrackd.conf`);
-  await Deno.writeTextFile(conf, conntrackdConf(lab, ns.label, self, peer));
+  await Deno.writeTextFile(
+    conf,
+    conntrackdConf(lab, ns.label, self, peer, {
+      externalCache: true,
+      ignore: ["192.0.2.2", "192.0.2.3", "198.51.100.2", "198.51.100.3"],
+    }),
+  );
   const conntrackd = ns.spawn(["conntrackd", "-C", conf], { label: "conntrackd" });
   await waitFor(async () => {
     if (conntrackd.exited) throw new Error(`conntrackd exited: ${conntrackd.output().stderr}`);

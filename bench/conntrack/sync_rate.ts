@@ -239,11 +239,24 @@ async function pfsyncdRun(n: number, file: string): Promise<SyncRun> {
   });
 }
 
-function conntrackdConf(lab: Lab, name: string, self: string, peer: string): string {
+/**
+ * conntrackd's FTFW configuration as peers.md ran it. `externalCache` off writes received
+ * states straight into the kernel (the rate comparison); on, the backup needs the commit
+ * sequence at takeover (the failover comparison). `ignore` lists the hosts' own addresses.
+ */
+export function conntrackdConf(
+  lab: Lab,
+  name: string,
+  self: string,
+  peer: string,
+  options: { externalCache?: boolean; ignore?: readonly string[] } = {},
+): string {
   const path = (file: string) => lab.tempPath(`${name}-${file}`);
+  const ignore = ["127.0.0.1", "10.99.0.1", "10.99.0.2", ...(options.ignore ?? [])]
+    .map((address) => `\t\t\tIPv4_address ${address}`).join("\n");
   return `Sync {
 	Mode FTFW {
-		DisableExternalCache On
+		DisableExternalCache ${options.externalCache ? "Off" : "On"}
 	}
 	UDP {
 		IPv4_address ${self}
@@ -268,9 +281,7 @@ General {
 	NetlinkBufferSizeMaxGrowth 8388608
 	Filter From Userspace {
 		Address Ignore {
-			IPv4_address 127.0.0.1
-			IPv4_address 10.99.0.1
-			IPv4_address 10.99.0.2
+${ignore}
 		}
 	}
 }
