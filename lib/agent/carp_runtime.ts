@@ -34,6 +34,7 @@ import {
 import type { CarpVhidStatus } from "../control/types.ts";
 import type { Logger } from "./log.ts";
 import type { WatchHub } from "../control/watch_hub.ts";
+import { type LinkEndpoint, VirtualMacLink } from "./carp_vmac.ts";
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -80,6 +81,8 @@ export class CarpRuntime {
   #packet?: PacketSocket;
   #advertiser?: NeighborAdvertiser;
   readonly #timers = new Set<Timer>();
+  /** Per `vhid@parent` with `virtualMac` on: the macvlan that holds the addresses while MASTER. */
+  readonly #vmacs = new Map<string, VirtualMacLink>();
 
   constructor(options: CarpRuntimeOptions) {
     this.#options = options;
@@ -148,6 +151,13 @@ export class CarpRuntime {
   /** Bow out, remove every virtual address, let the hooks finish, close sockets. */
   async shutdown(): Promise<void> {
     await this.host.shutdown();
+    for (const vmac of this.#vmacs.values()) {
+      try {
+        await vmac.destroy();
+      } catch (error) {
+        this.#log(`carp: delete ${vmac.name} failed: ${(error as Error).message}`, LOG_ERROR);
+      }
+    }
     await Promise.race([this.hooks.idle(), delay(this.#options.hooks.timeoutMs + 1000)]);
     this.close();
   }
@@ -248,6 +258,17 @@ export class CarpRuntime {
 
   #ports(config: CarpVhostConfig, link: ParentLink): CarpPorts {
     const label = `${config.vhid}@${link.name}`;
+    const isMaster = () =>
+      this.host.vhosts.some((v) =>
+        v.vhid === config.vhid && v.parent === config.parent && v.state === "MASTER"
+      );
+    let vmac: VirtualMacLink | undefined;
+    if (config.virtualMac) {
+      vmac = new VirtualMacLink(link, config.vhid);
+      this.#vmacs.set(label, vmac);
+    }
+    // Takeover packets leave from the macvlan (virtual MAC) while it exists, else the parent.
+    const endpoint = (): LinkEndpoint => vmac?.endpoint ?? link;
     return {
       now: () => performance.now(),
       schedule: (delayMs, callback) => {
@@ -270,27 +291,75 @@ export class CarpRuntime {
           link.v6.sendTo(CARP_GROUP_V6, carp, link.ifindex);
         }
       },
-      addAddresses: (addresses) => this.#changeAddresses("add", link, addresses),
-      removeAddresses: (addresses) => this.#changeAddresses("remove", link, addresses),
-      gratuitousArp: (addresses) =>
-        this.#announce(
-          link,
-          addresses,
-          config.advbase,
-          () =>
-            this.host.vhosts.some((v) =>
-              v.vhid === config.vhid && v.parent === config.parent && v.state === "MASTER"
-            ),
-        ),
-      unsolicitedNa: (addresses) => this.#advertise(link, addresses),
+      addAddresses: (addresses) =>
+        vmac
+          ? this.#addVirtualMac(vmac, link, addresses)
+          : this.#changeAddresses("add", link, addresses),
+      removeAddresses: (addresses) =>
+        vmac
+          ? this.#removeVirtualMac(vmac, link, addresses, isMaster())
+          : this.#changeAddresses("remove", link, addresses),
+      gratuitousArp: (addresses) => this.#announce(endpoint, addresses, config.advbase, isMaster),
+      unsolicitedNa: (addresses) => this.#advertise(endpoint(), addresses),
       runHook: (transition) => this.#onTransition(transition),
       log: (line, level) => this.#log(line, level),
     };
   }
 
+  /**
+   * Virtual MAC on: the macvlan is created (or reused) and gets the addresses.
+   * If it cannot be created the addresses go on the parent, as without the
+   * option: the VIP answers with the parent's MAC rather than not at all.
+   */
+  async #addVirtualMac(
+    vmac: VirtualMacLink,
+    link: ParentLink,
+    addresses: readonly Cidr[],
+  ): Promise<void> {
+    let ifindex: number;
+    try {
+      ifindex = await vmac.ensure();
+    } catch (error) {
+      this.#log(
+        `carp: ${link.name}: virtual MAC ${vmac.name} unavailable, addresses go on the parent: ` +
+          (error as Error).message,
+        LOG_ERROR,
+      );
+      return this.#changeAddresses("add", link, addresses);
+    }
+    await this.#changeAddresses("add", { name: vmac.name, ifindex }, addresses);
+  }
+
+  /**
+   * Virtual MAC on: leaving MASTER (or at start) deletes the macvlan with its
+   * addresses; a reload that drops some addresses while MASTER removes just
+   * those. The parent is cleared too, in case a fallback put them there.
+   */
+  async #removeVirtualMac(
+    vmac: VirtualMacLink,
+    link: ParentLink,
+    addresses: readonly Cidr[],
+    master: boolean,
+  ): Promise<void> {
+    await this.#changeAddresses("remove", link, addresses);
+    const current = vmac.endpoint;
+    if (master && current) {
+      await this.#changeAddresses("remove", current, addresses);
+      return;
+    }
+    try {
+      await vmac.destroy();
+    } catch (error) {
+      this.#log(
+        `carp: ${link.name}: delete ${vmac.name} failed: ${(error as Error).message}`,
+        LOG_ERROR,
+      );
+    }
+  }
+
   async #changeAddresses(
     how: "add" | "remove",
-    link: ParentLink,
+    link: { readonly name: string; readonly ifindex: number },
     addresses: readonly Cidr[],
   ): Promise<void> {
     for (const cidr of addresses) {
@@ -313,7 +382,7 @@ export class CarpRuntime {
    * pull the address back from the new master.
    */
   #announce(
-    link: ParentLink,
+    endpoint: () => LinkEndpoint,
     addresses: readonly Cidr[],
     advbase: number,
     stillMaster: () => boolean,
@@ -321,6 +390,7 @@ export class CarpRuntime {
     const v4 = addresses.filter((a) => a.family === 4);
     if (v4.length === 0) return;
     const send = () => {
+      const link = endpoint();
       try {
         this.#packet ??= PacketSocket.open();
         for (const cidr of v4) this.#packet.sendGratuitousArp(link.ifindex, cidr.address, link.mac);
@@ -342,7 +412,7 @@ export class CarpRuntime {
     }
   }
 
-  #advertise(link: ParentLink, addresses: readonly Cidr[]): void {
+  #advertise(link: LinkEndpoint, addresses: readonly Cidr[]): void {
     const v6 = addresses.filter((a) => a.family === 6);
     if (v6.length === 0) return;
     try {

@@ -16,6 +16,8 @@ export interface CarpVhostConfig {
   readonly pass: string;
   readonly addresses: readonly Cidr[];
   readonly state?: "backup" | "master" | "init";
+  /** Hold the addresses on a macvlan with MAC 00:00:5e:00:01:VHID while MASTER (default off). */
+  readonly virtualMac?: boolean;
 }
 
 /** `net.inet.carp.*`; the three optional ones switch demotion to FreeBSD 10+ arithmetic. */

@@ -27,3 +27,13 @@ export function carpVirtualMac(vhid: number): Uint8Array {
 export function ucarpAdvertisementMac(vhid: number): Uint8Array {
   return Uint8Array.of(0x00, 0x00, 0x5e, 0x00, 0x00, vhid & 0xff);
 }
+
+/**
+ * The name of the macvlan child that carries vhid `vhid` on `parent`:
+ * `<parent>.c<vhid>`, the parent's name cut short so the whole fits the
+ * kernel's 15 bytes (`eth0.c1`, `enp0s31f6.c200`, `averyverylongif` → `averyverylon.c7`).
+ */
+export function carpVirtualMacName(parent: string, vhid: number): string {
+  const suffix = `.c${vhid}`;
+  return `${parent.slice(0, 15 - suffix.length)}${suffix}`;
+}

@@ -37,7 +37,8 @@ export type CarpField =
   | "advskew"
   | "pass"
   | "state"
-  | "addresses";
+  | "addresses"
+  | "virtualMac";
 
 export interface CarpVhostConfig {
   /** "carp0" (5.x cloned) or the parent itself for FreeBSD 10+ aliases, e.g. "em0". */
@@ -52,6 +53,11 @@ export interface CarpVhostConfig {
   addresses: Cidr[];
   /** Forced initial state from the `state` keyword. */
   state?: CarpState;
+  /**
+   * YAML `virtual_mac`: hold the addresses on a macvlan child with MAC
+   * 00:00:5e:00:01:VHID while MASTER (spec §5.1, §7.9). Absent means false.
+   */
+  virtualMac?: boolean;
   /** Where the vhost is defined (the assignment or the YAML list item). */
   source: SourceRef;
   /** Where each field was last set, for diagnostics that point at one word. */

@@ -70,6 +70,7 @@ export function configToPlain(config: AgentConfig, opts: PrintOptions = {}) {
       advskew: v.advskew,
       pass: secret(v.pass, opts),
       ...(v.state ? { state: v.state } : {}),
+      ...(v.virtualMac ? { virtual_mac: true } : {}),
       addresses: v.addresses.map(formatCidr),
     })),
     rcd: { ...config.rcd },

@@ -242,6 +242,7 @@ function toLayer(
     ) {
       if (c[f] !== undefined) sources[f] = fieldAt(f);
     }
+    if (c.virtual_mac !== undefined) sources.virtualMac = fieldAt("virtual_mac");
     if (c.pass === MASKED_SECRET) {
       sink.warning(
         fieldAt("pass"),
@@ -261,6 +262,7 @@ function toLayer(
       sources,
     };
     if (c.state) vhost.state = c.state;
+    if (c.virtual_mac !== undefined) vhost.virtualMac = c.virtual_mac;
     layer.carp.push(vhost);
   });
   return layer;

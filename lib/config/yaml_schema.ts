@@ -43,6 +43,7 @@ export const carpSchema = z.strictObject({
   advskew: intIn("advskew", LIMITS.advskew).optional(),
   pass: z.string({ error: 'pass must be a string (quote it: pass: "1234")' }).optional(),
   state: oneOf("state", CARP_STATES).optional(),
+  virtual_mac: bool("virtual_mac").optional(),
   addresses: z.array(cidr, { error: "addresses must be a list of ADDRESS/PREFIX" }),
 });
 

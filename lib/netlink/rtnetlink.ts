@@ -20,6 +20,7 @@ import {
   field,
   HOST_LITTLE_ENDIAN,
   nla,
+  nlaNest,
 } from "./nlattr.ts";
 import { bytes, bytesOf, nested, nulString, u32, u8 } from "./nlattr_kinds.ts";
 import { encodeNlMsg, NLM_F_DUMP, NLM_F_REQUEST } from "./nlmsg.ts";
@@ -35,6 +36,7 @@ import {
   IFA_LOCAL,
   IFA_PROTO,
   IFA_RT_PRIORITY,
+  IFF_UP,
   IFLA_ADDRESS,
   IFLA_BROADCAST,
   IFLA_CARRIER,
@@ -54,8 +56,10 @@ import {
   IFLA_QDISC,
   IFLA_TXQLEN,
   RTEXT_FILTER_SKIP_STATS,
+  RTM_DELLINK,
   RTM_GETADDR,
   RTM_GETLINK,
+  RTM_NEWLINK,
 } from "./rtnetlink_consts.ts";
 
 export const IFINFOMSG_LEN = 16;
@@ -304,6 +308,76 @@ export function encodeAddressRequest(
   return encodeNlMsg(
     { type, flags, seq },
     [encodeIfAddrMsg(header, littleEndian), encodeAttributes(attrs, littleEndian)],
+    littleEndian,
+  );
+}
+
+/** Nested in IFLA_LINKINFO: the kind's own attributes. */
+export const IFLA_INFO_DATA = 2;
+/** Nested in IFLA_INFO_DATA for kind "macvlan": the `macvlan_mode` (u32). */
+export const IFLA_MACVLAN_MODE = 1;
+/** `enum macvlan_mode`: private drops traffic between siblings, bridge passes it. */
+export const MACVLAN_MODE_PRIVATE = 1;
+export const MACVLAN_MODE_VEPA = 2;
+export const MACVLAN_MODE_BRIDGE = 4;
+
+/** A macvlan child to create on `parentIndex` (the optional CARP virtual MAC). */
+export interface MacvlanRequest {
+  readonly name: string;
+  readonly parentIndex: number;
+  readonly mac: Uint8Array;
+  readonly mode: number;
+  /** Bring the new link up in the same request (IFF_UP in flags and change). */
+  readonly up: boolean;
+}
+
+/**
+ * RTM_NEWLINK for a macvlan: ifinfomsg (AF_UNSPEC, index 0, IFF_UP when `up`),
+ * IFLA_IFNAME, IFLA_ADDRESS (6 bytes), IFLA_LINK (u32 parent ifindex) and
+ * IFLA_LINKINFO { IFLA_INFO_KIND "macvlan", IFLA_INFO_DATA { IFLA_MACVLAN_MODE u32 } }.
+ */
+export function encodeMacvlanRequest(
+  flags: number,
+  seq: number,
+  req: MacvlanRequest,
+  littleEndian = HOST_LITTLE_ENDIAN,
+): Uint8Array {
+  if (req.mac.length !== 6) throw new RangeError(`MAC of ${req.mac.length} bytes, expected 6`);
+  if (req.name.length === 0 || new TextEncoder().encode(req.name).length > 15) {
+    throw new RangeError(`interface name ${JSON.stringify(req.name)} must be 1-15 bytes`);
+  }
+  const upFlag = req.up ? IFF_UP : 0;
+  const header = { family: AF_UNSPEC, type: 0, index: 0, flags: upFlag, change: upFlag };
+  const attrs: AttrNode[] = [
+    nla(IFLA_IFNAME, nulString, req.name),
+    nla(IFLA_ADDRESS, bytes, req.mac),
+    nla(IFLA_LINK, u32, req.parentIndex),
+    nlaNest(IFLA_LINKINFO, [
+      nla(IFLA_INFO_KIND, nulString, "macvlan"),
+      nlaNest(IFLA_INFO_DATA, [nla(IFLA_MACVLAN_MODE, u32, req.mode)]),
+    ]),
+  ];
+  return encodeNlMsg(
+    { type: RTM_NEWLINK, flags, seq },
+    [encodeIfInfoMsg(header, littleEndian), encodeAttributes(attrs, littleEndian)],
+    littleEndian,
+  );
+}
+
+/** RTM_DELLINK of the interface called `name` (ifinfomsg index 0, IFLA_IFNAME). */
+export function encodeDeleteLinkRequest(
+  flags: number,
+  seq: number,
+  name: string,
+  littleEndian = HOST_LITTLE_ENDIAN,
+): Uint8Array {
+  const header = { family: AF_UNSPEC, type: 0, index: 0, flags: 0, change: 0 };
+  return encodeNlMsg(
+    { type: RTM_DELLINK, flags, seq },
+    [
+      encodeIfInfoMsg(header, littleEndian),
+      encodeAttributes([nla(IFLA_IFNAME, nulString, name)], littleEndian),
+    ],
     littleEndian,
   );
 }
