@@ -176,8 +176,9 @@ export class PfsyncReceiver {
         this.d.stats.badstate++;
         continue;
       }
-      // A collision is dropped silently.
-      this.d.table.insert(this.learned(r), ctx.origin, wireRecord(ctx.bytes, i));
+      if (this.d.table.insert(this.learned(r), ctx.origin, wireRecord(ctx.bytes, i))) continue;
+      // The same state again is harmless; another state holding the flow is a failed insert.
+      if (!this.d.table.has(r)) this.d.stats.badstate++;
     }
   }
 

@@ -96,10 +96,22 @@ Deno.test("PfsyncReceiver INS: learned states carry the peer origin, no counters
   const stored = h.table.get(V5_STATE)!;
   assertEquals([stored.packets, stored.bytes, stored.creation], [[0, 0], [0, 0], 120]);
   assertEquals(h.table.originOf(V5_STATE), { peer: PEER });
-  h.receive(fromHex(dump(V5))); // duplicate: dropped silently
+  h.receive(fromHex(dump(V5))); // the same state again: harmless, not counted
   assertEquals(nonZero(h.stats), { ipackets: 2 });
   h.sender.flush();
   assertEquals(h.sender.take(), []);
+});
+
+Deno.test("PfsyncReceiver INS: a different state holding the same flow is a failed insert (badstate)", () => {
+  const h = receiverHarness();
+  const first = makeState();
+  const sameFlow = { ...first, id: first.id + 1000n };
+  h.receive(encodeFrame({ action: PFSYNC_ACT_INS, records: [first] }));
+  h.receive(encodeFrame({ action: PFSYNC_ACT_INS, records: [first] })); // the same state: harmless
+  assertEquals(nonZero(h.stats), { ipackets: 2 });
+  h.receive(encodeFrame({ action: PFSYNC_ACT_INS, records: [sameFlow] }));
+  assertEquals(nonZero(h.stats), { ipackets: 3, badstate: 1 });
+  assertEquals([h.table.has(first), h.table.has(sameFlow)], [true, false]);
 });
 
 Deno.test("PfsyncReceiver UPD: updates known states, inserts unknown ones, counts bulk progress", () => {
