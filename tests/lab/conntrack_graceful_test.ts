@@ -8,16 +8,12 @@
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { labTest, sleep } from "./lab.ts";
+import { forwardedPackets, startFirewall, stopFlows, waitBoth } from "./fixtures/ct_topology.ts";
 import {
-  droppedPackets,
-  forwardedPackets,
-  startFirewall,
-  stopFlows,
-  waitBoth,
-} from "./fixtures/ct_topology.ts";
-import {
+  assertFlowsIntact,
   explain,
   phaseReport,
+  printDrops,
   printReport,
   startPair,
   waitRecovered,
@@ -60,19 +56,9 @@ labTest(
       phaseReport("A back, preempts", result, backAt, Date.now(), preemptMs),
     ];
     printReport(phases, result.flows);
-    console.log(
-      `dropped by the forward chain: A ${await droppedPackets(net.fwa)}, B ${await droppedPackets(
-        net.fwb,
-      )}`,
-    );
+    await printDrops(net);
 
-    assertEquals(result.flows.errors, []);
-    assert(
-      result.flows.bulk.confirmed?.ok,
-      `bulk stream corrupted: ${JSON.stringify(result.flows.bulk)}`,
-    );
-    assertEquals(result.flows.bulk.confirmed?.bytes, result.flows.bulk.sent);
-    assertEquals(result.flows.tcp.echoed, result.flows.tcp.sent);
+    assertFlowsIntact(result.flows);
     const [term, back] = phases;
     assert(term.takeoverMs < 1_000, `takeover after SIGTERM took ${term.takeoverMs} ms`);
     assert(bCarried > 20, `B forwards the flows (${bCarried} packets in 1 s)`);
