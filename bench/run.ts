@@ -7,6 +7,10 @@
  *
  *   deno task bench                 every section, full size
  *   deno task bench NAME…           only the named sections
+ *   deno task bench --merge NAME…   re-run the named sections into the last report:
+ *                                   the other sections (and their plots' data) are
+ *                                   kept from bench/out/last-run.json, each section
+ *                                   listed with its own date and knobs
  *   deno run -A bench/report/write.ts   render RESULTS.md and the plots again
  *                                       from the last run (bench/out/last-run.json)
  *
@@ -14,7 +18,7 @@
  * PFSYNCD_BENCH_CT_SIZES, PFSYNCD_BENCH_SYNC_LARGE (largest bulk/memory
  * count, default 1,000,000), PFSYNCD_SOAK_MINUTES, FUZZ_COUNT, FUZZ_SEED.
  */
-import { recorded } from "./report/record.ts";
+import { mergeRecorded, recorded, recordingSection } from "./report/record.ts";
 import type { RunRecord, SectionResult } from "./report/model.ts";
 import { KNOBS, machineInfo } from "./report/machine.ts";
 
@@ -69,39 +73,92 @@ async function exists(url: URL): Promise<boolean> {
 const OUT = new URL("./out/", import.meta.url);
 const LAST_RUN = new URL("./out/last-run.json", import.meta.url);
 
-const wanted = new Set(Deno.args);
+const merge = Deno.args.includes("--merge");
+const wanted = new Set(Deno.args.filter((a) => a !== "--merge"));
 const root = Deno.uid?.() === 0;
+const unknown = [...wanted].filter((w) => !SECTIONS.some((s) => s.name === w));
+if (unknown.length) {
+  console.error(
+    `bench: unknown section ${unknown.join(", ")}; sections: ${
+      SECTIONS.map((s) => s.name).join(", ")
+    }`,
+  );
+  Deno.exit(2);
+}
+if (merge && wanted.size === 0) {
+  console.error("bench: --merge needs the names of the sections to re-run");
+  Deno.exit(2);
+}
+const earlier = merge
+  ? JSON.parse(await Deno.readTextFile(LAST_RUN).catch(() => "null")) as RunRecord | null
+  : null;
+if (merge && !earlier) {
+  console.error("bench: --merge: no earlier run in bench/out/last-run.json");
+  Deno.exit(2);
+}
+const knobsNow = Object.fromEntries(
+  KNOBS.flatMap((k) => {
+    const v = Deno.env.get(k);
+    return v === undefined ? [] : [[k, v]];
+  }),
+);
 const run: RunRecord = {
   started: new Date().toISOString(),
   finished: "",
   machine: await machineInfo(),
-  knobs: Object.fromEntries(
-    KNOBS.flatMap((k) => {
-      const v = Deno.env.get(k);
-      return v === undefined ? [] : [[k, v]];
-    }),
-  ),
+  knobs: knobsNow,
   only: [...wanted],
   sections: [],
   recorded: recorded(),
 };
 
+/** This run's record, or — with --merge — the earlier run with this run's sections put in. */
+function merged(): RunRecord {
+  if (!earlier) return run;
+  const mine = new Set(run.sections.map((s) => s.name));
+  const stamp = (s: SectionResult): SectionResult =>
+    s.started ? s : { ...s, started: earlier.started, knobs: earlier.knobs };
+  const sections = SECTIONS.flatMap((def) => {
+    const fresh = run.sections.find((s) => s.name === def.name);
+    if (fresh) return [fresh];
+    const old = earlier.sections.find((s) => s.name === def.name);
+    return old ? [stamp(old)] : [];
+  });
+  return {
+    ...earlier,
+    finished: run.finished || earlier.finished,
+    machine: { ...run.machine, loadAtStart: earlier.machine.loadAtStart },
+    only: [],
+    sections,
+    recorded: mergeRecorded(earlier.recorded, run.recorded, mine),
+    merged: true,
+  };
+}
+
 async function save(): Promise<void> {
   await Deno.mkdir(OUT, { recursive: true });
-  await Deno.writeTextFile(LAST_RUN, JSON.stringify(run, null, 1));
+  await Deno.writeTextFile(LAST_RUN, JSON.stringify(merged(), null, 1));
 }
 
 for (const section of SECTIONS) {
   if (wanted.size > 0 && !wanted.has(section.name)) continue;
   const url = new URL(section.module, import.meta.url);
   const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const loadAtStart = Number(
+    (await Deno.readTextFile("/proc/loadavg").catch(() => "NaN")).split(" ")[0],
+  );
   let result: SectionResult;
   const done = (status: SectionResult["status"], text: string): SectionResult => ({
     name: section.name,
     status,
     text,
     seconds: (performance.now() - started) / 1000,
+    started: startedAt,
+    knobs: knobsNow,
+    loadAtStart,
   });
+  recordingSection(section.name);
   if (!(await exists(url))) {
     result = done("skipped", `## ${section.name}\n\nnot run: ${section.module} does not exist.\n`);
   } else if (section.needsRoot && !root) {
@@ -119,6 +176,7 @@ for (const section of SECTIONS) {
       );
     }
   }
+  recordingSection(undefined);
   console.error(`bench: ${section.name} ${result.status} in ${result.seconds.toFixed(0)} s`);
   console.log(result.text);
   run.sections.push(result);
@@ -130,5 +188,5 @@ await save();
 // Loaded now rather than at start-up, so the renderer is the one on disk at the end.
 const writer = new URL("./report/write.ts", import.meta.url);
 const { writeReport } = await import(writer.href);
-const written = await writeReport(run) as string[];
+const written = await writeReport(merged()) as string[];
 console.error(`bench: wrote ${written.join(", ")}`);

@@ -7,6 +7,12 @@ export interface SectionResult {
   /** The section's Markdown. */
   readonly text: string;
   readonly seconds: number;
+  /** When the section started (ISO); sections of a merged report come from different runs. */
+  readonly started?: string;
+  /** The knobs set when the section ran. */
+  readonly knobs?: Record<string, string>;
+  /** 1-minute load average when the section started. */
+  readonly loadAtStart?: number;
 }
 
 export interface Machine {
@@ -33,4 +39,6 @@ export interface RunRecord {
   readonly only: string[];
   readonly sections: SectionResult[];
   readonly recorded: Recorded;
+  /** True when sections were re-run into an earlier report (`deno task bench --merge …`). */
+  merged?: boolean;
 }

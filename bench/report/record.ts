@@ -9,6 +9,8 @@
 
 /** One failover on the wire, times in seconds relative to the signal. */
 export interface FailoverTrace {
+  /** The bench section that recorded it (set by bench/run.ts). */
+  readonly section?: string;
   readonly product: string;
   readonly signal: string;
   /** The backup's master-down interval, s. */
@@ -23,6 +25,8 @@ export interface FailoverTrace {
 
 /** A state count sampled over time on the receiving side. */
 export interface CountSeries {
+  /** The bench section that recorded it (set by bench/run.ts). */
+  readonly section?: string;
   /** "live" (A→B as states appear on A) or "bulk" (bulk update / resync). */
   readonly kind: "live" | "bulk";
   readonly system: string;
@@ -36,21 +40,65 @@ export interface Recorded {
   series: CountSeries[];
   /** Headline figures per section, free-form JSON values. */
   figures: Record<string, unknown>;
+  /** Figure key → the section that recorded it. */
+  figureSections?: Record<string, string>;
 }
 
-const store: Recorded = { failover: [], series: [], figures: {} };
+const figureSections: Record<string, string> = {};
+const store: Recorded = { failover: [], series: [], figures: {}, figureSections };
+let currentSection: string | undefined;
+
+/** bench/run.ts names the section whose records follow, so a merged report can replace them. */
+export function recordingSection(name: string | undefined): void {
+  currentSection = name;
+}
 
 export function recordFailover(trace: FailoverTrace): void {
-  store.failover.push(trace);
+  store.failover.push({ section: currentSection, ...trace });
 }
 
 export function recordSeries(series: CountSeries): void {
-  store.series.push(series);
+  store.series.push({ section: currentSection, ...series });
 }
 
 /** Sets (replaces) the figures of one section under `key`. */
 export function recordFigures(key: string, value: unknown): void {
   store.figures[key] = value;
+  if (currentSection) figureSections[key] = currentSection;
+}
+
+/**
+ * The records of `earlier` that no re-run section replaces, followed by this
+ * run's. Records written before sections were tagged are attributed by kind:
+ * failover traces to carp-failover, bulk series to pfsync-sync, live series to
+ * conntrack, figures to the section of their key.
+ */
+export function mergeRecorded(
+  earlier: Recorded,
+  current: Recorded,
+  rerun: ReadonlySet<string>,
+): Recorded {
+  const seriesSection = (s: CountSeries) =>
+    s.section ?? (s.kind === "bulk" ? "pfsync-sync" : "conntrack");
+  const figureSection = (key: string) => earlier.figureSections?.[key] ?? key;
+  const figures: Record<string, unknown> = {};
+  const owners: Record<string, string> = {};
+  for (const [k, v] of Object.entries(earlier.figures)) {
+    if (rerun.has(figureSection(k))) continue;
+    figures[k] = v;
+    owners[k] = figureSection(k);
+  }
+  Object.assign(figures, current.figures);
+  Object.assign(owners, current.figureSections ?? {});
+  return {
+    failover: [
+      ...earlier.failover.filter((t) => !rerun.has(t.section ?? "carp-failover")),
+      ...current.failover,
+    ],
+    series: [...earlier.series.filter((s) => !rerun.has(seriesSection(s))), ...current.series],
+    figures,
+    figureSections: owners,
+  };
 }
 
 export function recorded(): Recorded {

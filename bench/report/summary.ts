@@ -466,13 +466,12 @@ function fuzzRows(run: RunRecord): SummaryRow[] {
   const failures = t.reduce((n, r) => n + numberIn(r["failures"]), 0);
   const least = Math.min(...inputs);
   // Scaled down by the FUZZ_COUNT knob: the count target cannot be judged, failures still can.
-  const scaled = least < 1_000_000 && run.knobs["FUZZ_COUNT"] !== undefined;
+  const fuzzCount = (s?.knobs ?? run.knobs)["FUZZ_COUNT"];
+  const scaled = least < 1_000_000 && fuzzCount !== undefined;
   return [{
     figure: `fuzzing: ${t.length} decoders, fewest inputs per decoder / failures`,
     issue: "8",
-    pfsyncd: `${int(least)} / ${int(failures)}${
-      scaled ? ` (FUZZ_COUNT=${run.knobs["FUZZ_COUNT"]})` : ""
-    }`,
+    pfsyncd: `${int(least)} / ${int(failures)}${scaled ? ` (FUZZ_COUNT=${fuzzCount})` : ""}`,
     peer: "—",
     ratio: "—",
     target: "≥ 1,000,000 each, 0 failures",

@@ -28,32 +28,66 @@ const PLOT_TITLES: Record<string, string> = {
   "soak-rss.svg": "Soak: resident memory of both agents over the churn",
 };
 
+function knobList(knobs: Record<string, string>): string {
+  return Object.entries(knobs).map(([k, v]) => `\`${k}=${v}\``).join(", ");
+}
+
+/** One line per section, for a report merged from several runs: each with its date and knobs. */
+function mergedSections(run: RunRecord): string[] {
+  return [
+    "- sections (merged from several runs of `deno task bench --merge`; each section's peers " +
+    "were measured in that section's own run):",
+    ...run.sections.map((s) => {
+      const knobs = s.knobs && Object.keys(s.knobs).length ? `; knobs ${knobList(s.knobs)}` : "";
+      const load = s.loadAtStart !== undefined && Number.isFinite(s.loadAtStart)
+        ? `; load ${s.loadAtStart.toFixed(2)} at start`
+        : "";
+      return `  - ${s.name} ${s.status} (${Math.round(s.seconds)} s), started ${
+        s.started ?? run.started
+      }${load}${knobs}`;
+    }),
+  ];
+}
+
 function header(run: RunRecord, note: string | undefined): string {
   const m = run.machine;
   const knobs = Object.entries(run.knobs);
   const minutes = run.finished
     ? ((Date.parse(run.finished) - Date.parse(run.started)) / 60_000).toFixed(1)
     : "?";
+  const scaledSections = run.sections.filter((s) => s.knobs && Object.keys(s.knobs).length);
   return [
     "# pfsyncd benchmark results",
     "",
     "Written by `deno task bench` (bench/run.ts, bench/report/). Every peer figure below was " +
-    "measured in this same run on this same machine.",
+    "measured in the same run as the pfsyncd figure beside it, on this same machine.",
     "",
     ...(note ? [`> **Note:** ${note}`, ""] : []),
-    `- date: ${run.started} → ${run.finished || "unfinished"} (${minutes} min)`,
+    run.merged
+      ? `- dates: ${run.started} → ${run.finished || "unfinished"}`
+      : `- date: ${run.started} → ${run.finished || "unfinished"} (${minutes} min)`,
     `- machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.kernel}; ` +
     `load average (1 min) at start ${m.loadAtStart.toFixed(2)}`,
     `- pfsyncd on deno ${m.deno} (V8 ${m.v8}, TypeScript ${m.typescript})`,
     `- peers: ${Object.entries(m.peers).map(([k, v]) => `${k}: ${v}`).join("; ")}`,
-    knobs.length
-      ? `- scaled-down run, knobs: ${knobs.map(([k, v]) => `\`${k}=${v}\``).join(", ")} — a ` +
-        "full-size run is `deno task bench` without them"
-      : "- full-size run (no knobs set)",
-    ...(run.only.length ? [`- sections asked for: ${run.only.join(", ")}`] : []),
-    `- sections: ${
-      run.sections.map((s) => `${s.name} ${s.status} (${Math.round(s.seconds)} s)`).join(", ")
-    }`,
+    ...(run.merged
+      ? [
+        scaledSections.length
+          ? `- scaled-down sections: ${scaledSections.map((s) => s.name).join(", ")} — a ` +
+            "full-size run is `deno task bench` without knobs"
+          : "- full-size sections (no knobs set)",
+        ...mergedSections(run),
+      ]
+      : [
+        knobs.length
+          ? `- scaled-down run, knobs: ${knobList(run.knobs)} — a ` +
+            "full-size run is `deno task bench` without them"
+          : "- full-size run (no knobs set)",
+        ...(run.only.length ? [`- sections asked for: ${run.only.join(", ")}`] : []),
+        `- sections: ${
+          run.sections.map((s) => `${s.name} ${s.status} (${Math.round(s.seconds)} s)`).join(", ")
+        }`,
+      ]),
     "",
   ].join("\n");
 }
