@@ -55,6 +55,19 @@ Deno.test("checkLabCidr() accepts only the lab ranges", () => {
   }
 });
 
+Deno.test("runCommand() feeds stdin without throwing or deadlocking", async () => {
+  const big = "x".repeat(1 << 20);
+  const cases: { argv: string[]; stdout: number; success: boolean }[] = [
+    { argv: ["cat"], stdout: big.length, success: true }, // output larger than a pipe buffer
+    { argv: ["true"], stdout: 0, success: true }, // exits without reading: BrokenPipe
+    { argv: ["sh", "-c", "exit 3"], stdout: 0, success: false },
+  ];
+  for (const c of cases) {
+    const result = await runCommand(c.argv, { stdin: big });
+    assertEquals([result.stdout.length, result.success], [c.stdout, c.success], c.argv.join(" "));
+  }
+});
+
 Deno.test("labSkipReason() never skips under CI=true", () => {
   const saved = Deno.env.get("CI");
   try {

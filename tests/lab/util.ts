@@ -33,11 +33,9 @@ export async function runCommand(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
-    await writer.close();
-  }
+  // Fed while the output is read: a child that exits early (BrokenPipe) or
+  // writes much before reading all of its input must neither throw nor deadlock.
+  const feeding = options.stdin === undefined ? Promise.resolve() : feed(child, options.stdin);
   const timeoutMs = options.timeoutMs ?? 30_000;
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -47,7 +45,7 @@ export async function runCommand(
     } catch { /* already gone */ }
   }, timeoutMs);
   try {
-    const output = await child.output();
+    const [output] = await Promise.all([child.output(), feeding]);
     const stderr = decoder.decode(output.stderr);
     return {
       code: output.code,
@@ -57,6 +55,16 @@ export async function runCommand(
     };
   } finally {
     clearTimeout(timer);
+  }
+}
+
+async function feed(child: Deno.ChildProcess, text: string): Promise<void> {
+  const writer = child.stdin.getWriter();
+  try {
+    await writer.write(new TextEncoder().encode(text));
+    await writer.close();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
   }
 }
 
