@@ -309,8 +309,19 @@ export class Agent {
       const k = `${vhost.vhid}@${vhost.parent}`;
       const wanted = next.get(k);
       if (!wanted) {
-        await this.carp.host.removeVhost(vhost.vhid, vhost.parent);
+        await this.carp.removeVhost(vhost.vhid, vhost.parent);
         changes.push(`vhid ${k} removed`);
+      } else if (Boolean(wanted.virtualMac) !== Boolean(vhost.config.virtualMac)) {
+        // Where the addresses live changes (parent or macvlan): the vhid starts over, as at a
+        // restart — a MASTER bows out first, so its peer holds the addresses meanwhile.
+        await this.carp.removeVhost(vhost.vhid, vhost.parent);
+        try {
+          this.carp.addVhost(wanted);
+          this.carp.host.vhosts.find((v) => `${v.vhid}@${v.parent}` === k)?.start();
+          changes.push(`vhid ${k} restarted: virtual_mac ${wanted.virtualMac ? "on" : "off"}`);
+        } catch (error) {
+          log.error(`reload: vhid ${k}: ${(error as Error).message}`);
+        }
       } else {
         // Described before applying: afterwards the vhost's config is the new one.
         const described = describeVhostChange(k, vhost.config, wanted);

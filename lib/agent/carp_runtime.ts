@@ -123,6 +123,20 @@ export class CarpRuntime {
     this.host.start();
   }
 
+  /** Stops one vhid for good (reload): its addresses go, and its macvlan if it had one. */
+  async removeVhost(vhid: number, parent: string): Promise<void> {
+    await this.host.removeVhost(vhid, parent);
+    const label = `${vhid}@${parent}`;
+    const vmac = this.#vmacs.get(label);
+    if (!vmac) return;
+    this.#vmacs.delete(label);
+    try {
+      await vmac.destroy();
+    } catch (error) {
+      this.#log(`carp: delete ${vmac.name} failed: ${(error as Error).message}`, LOG_ERROR);
+    }
+  }
+
   /** Tells the vhids of `parent` that its link went down or up (T7/T8). */
   linkChanged(name: string, usable: boolean): void {
     if (this.#parents.has(name)) this.host.linkChanged(name, usable);

@@ -91,3 +91,39 @@ labTest(
   },
   { timeoutMs: 30_000 },
 );
+
+labTest(
+  "carp virtual_mac: switched on and off by reload, the VIP moves between parent and macvlan",
+  async (lab) => {
+    const net = await carpLan(lab);
+    const fw1 = await startAgent(net.fw1, lab, {
+      yaml: vmacYaml(1, 0).replace("virtual_mac: true", "virtual_mac: false"),
+    });
+    await fw1.waitForVhid(VHID, "MASTER", { timeoutMs: 6_000 });
+    const vipOn = async (link: string) =>
+      (await hasLink(net.fw1, link)) && (await net.fw1.addresses(link)).includes(`${VIP}/24`);
+    await waitFor(() => vipOn("eth0"), { timeoutMs: 3_000, message: `${VIP} on eth0` });
+
+    for (const on of [true, false]) {
+      const text = await Deno.readTextFile(fw1.yamlPath);
+      await Deno.writeTextFile(
+        fw1.yamlPath,
+        text.replace(`virtual_mac: ${!on}`, `virtual_mac: ${on}`),
+      );
+      const run = await fw1.cli(["reload"]);
+      assertEquals(run.code, 0, run.stderr);
+      assert(
+        run.stdout.includes(`vhid ${VHID}@eth0 restarted: virtual_mac ${on ? "on" : "off"}`),
+        run.stdout,
+      );
+      await fw1.waitForVhid(VHID, "MASTER", { timeoutMs: 6_000 });
+      const [holder, other] = on ? [MACVLAN, "eth0"] : ["eth0", MACVLAN];
+      await waitFor(() => vipOn(holder), { timeoutMs: 3_000, message: `${VIP} on ${holder}` });
+      assert(!(await vipOn(other)), `${VIP} left on ${other}`);
+      assertEquals(await hasLink(net.fw1, MACVLAN), on, `${MACVLAN} exists: ${on}`);
+      if (on) assertEquals(await net.fw1.mac(MACVLAN), VMAC);
+    }
+    assertEquals(await fw1.stop(), 0);
+  },
+  { timeoutMs: 30_000 },
+);
