@@ -45,6 +45,24 @@ const CARP_TOS = 0x10;
 /** Milliseconds of packets one reactor callback handles before handing back. */
 const CARP_DRAIN_BUDGET_MS = 4;
 
+/**
+ * Whether `ifname` forwards IPv6 (`net.ipv6.conf.<ifname>.forwarding`, read
+ * from /proc; false where it cannot be read). A router's NAs carry the
+ * Router flag (RFC 4861 §4.4), unsolicited ones too: a Linux neighbour that hears R=0
+ * from a node it knew as a router marks it a host and drops the routes it
+ * learned from router advertisements of the NA's source address.
+ */
+export function forwardsIpv6(
+  ifname: string,
+  read: (path: string) => string = Deno.readTextFileSync,
+): boolean {
+  try {
+    return read(`/proc/sys/net/ipv6/conf/${ifname}/forwarding`).trim() === "1";
+  } catch {
+    return false;
+  }
+}
+
 interface ParentLink {
   readonly name: string;
   readonly ifindex: number;
@@ -431,8 +449,9 @@ export class CarpRuntime {
     if (v6.length === 0) return;
     try {
       this.#advertiser ??= NeighborAdvertiser.open();
+      const router = forwardsIpv6(link.name);
       for (const cidr of v6) {
-        this.#advertiser.sendUnsolicitedNa(link.ifindex, cidr.address, link.mac);
+        this.#advertiser.sendUnsolicitedNa(link.ifindex, cidr.address, link.mac, router);
       }
     } catch (error) {
       this.#log(
