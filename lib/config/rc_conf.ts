@@ -185,7 +185,7 @@ class RcParser {
       if (raw === "function" || (raw === "(" && this.text[this.i] === ")")) {
         braceFunction = isFunction = true;
       }
-      if (OPENERS[raw] !== undefined) {
+      if (Object.hasOwn(OPENERS, raw)) {
         closers.push(OPENERS[raw]);
         braceFunction = false;
       } else if (CLOSERS.has(raw) && closers[closers.length - 1] === raw) {
@@ -366,7 +366,7 @@ function describe(word: string): string {
   if (word === "." || word === "source") {
     return `'${word}' (sourced files are not read; pass them with -f)`;
   }
-  if (OPENERS[word] !== undefined) return `'${word}'`;
+  if (Object.hasOwn(OPENERS, word)) return `'${word}'`;
   if (word === "$(") return "command substitution $(...)";
   return `command '${word}'`;
 }

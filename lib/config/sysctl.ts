@@ -72,11 +72,12 @@ export function parseSysctlConf(
     const leaf = name.slice(PREFIX.length);
     const valueText = content.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1");
     const valueAt = at(content.indexOf(valueText, eq + 1) + 1);
-    if (WARNINGS[leaf]) {
+    // Own keys only: `net.inet.carp.constructor` must not find Object.prototype's.
+    if (Object.hasOwn(WARNINGS, leaf)) {
       sink.warning(at(start + 1), `${name}: ${WARNINGS[leaf]}`, name.length);
       return;
     }
-    const handler = HANDLERS[leaf];
+    const handler = Object.hasOwn(HANDLERS, leaf) ? HANDLERS[leaf] : undefined;
     if (!handler) {
       sink.warning(at(start + 1), `unknown sysctl '${name}' ignored`, name.length);
       return;

@@ -243,3 +243,26 @@ Deno.test("deriveHostid() uses the first readable file and loadConfig() applies 
   });
   assertEquals(yaml.config?.hostid, 5);
 });
+
+// Names that are also Object.prototype members once matched the prototype instead of nothing
+// (found by the config fuzzer: `ifconfig_constructor` in rc.conf and YAML crashed the merge).
+Deno.test("loadConfig() treats prototype member names as plain names", async () => {
+  for (const name of ["constructor", "toString", "hasOwnProperty", "__proto__", "valueOf"]) {
+    const rc = `ifconfig_${name}="inet 192.0.2.2/24"\n` +
+      `ifconfig_${name}_alias0="inet vhid 1 pass s alias 192.0.2.1/32"\n`;
+    const yaml = `interfaces:\n  ${name}: {addresses: [192.0.2.2/24]}\n`;
+    const sysctl = `net.inet.carp.${name}=1\n`;
+    const { config, diagnostics } = await loadFrom(
+      { rc, yaml, sysctl },
+      { rcFiles: ["rc"], yamlFile: "yaml", sysctlFile: "sysctl" },
+    );
+    const text = diagnostics.map(brief);
+    assert(config, `${name}: ${text.join("; ")}`);
+    assertEquals(config.carp.map((v) => [v.vhid, v.parent]), [[1, name]], name);
+    assert(
+      text.includes(`sysctl:1:1 warning: unknown sysctl 'net.inet.carp.${name}' ignored`),
+      text.join("\n"),
+    );
+    assert(!text.some((d) => d.includes("native code")), text.join("\n"));
+  }
+});
