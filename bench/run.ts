@@ -89,10 +89,10 @@ if (merge && wanted.size === 0) {
   console.error("bench: --merge needs the names of the sections to re-run");
   Deno.exit(2);
 }
-const earlier = merge
-  ? JSON.parse(await Deno.readTextFile(LAST_RUN).catch(() => "null")) as RunRecord | null
-  : null;
-if (merge && !earlier) {
+async function lastRun(): Promise<RunRecord | null> {
+  return JSON.parse(await Deno.readTextFile(LAST_RUN).catch(() => "null")) as RunRecord | null;
+}
+if (merge && !(await lastRun())) {
   console.error("bench: --merge: no earlier run in bench/out/last-run.json");
   Deno.exit(2);
 }
@@ -112,8 +112,13 @@ const run: RunRecord = {
   recorded: recorded(),
 };
 
-/** This run's record, or — with --merge — the earlier run with this run's sections put in. */
-function merged(): RunRecord {
+/**
+ * This run's record, or — with --merge — the run on disk with this run's sections put in. The
+ * file is read again at every save, so merges of different sections running side by side
+ * (a 30-minute soak beside a quick section) each keep the other's results.
+ */
+async function merged(): Promise<RunRecord> {
+  const earlier = merge ? await lastRun() : null;
   if (!earlier) return run;
   const mine = new Set(run.sections.map((s) => s.name));
   const stamp = (s: SectionResult): SectionResult =>
@@ -126,7 +131,7 @@ function merged(): RunRecord {
   });
   return {
     ...earlier,
-    finished: run.finished || earlier.finished,
+    finished: [run.finished, earlier.finished].sort().at(-1) ?? "",
     machine: { ...run.machine, loadAtStart: earlier.machine.loadAtStart },
     only: [],
     sections,
@@ -137,7 +142,7 @@ function merged(): RunRecord {
 
 async function save(): Promise<void> {
   await Deno.mkdir(OUT, { recursive: true });
-  await Deno.writeTextFile(LAST_RUN, JSON.stringify(merged(), null, 1));
+  await Deno.writeTextFile(LAST_RUN, JSON.stringify(await merged(), null, 1));
 }
 
 for (const section of SECTIONS) {
@@ -188,5 +193,5 @@ await save();
 // Loaded now rather than at start-up, so the renderer is the one on disk at the end.
 const writer = new URL("./report/write.ts", import.meta.url);
 const { writeReport } = await import(writer.href);
-const written = await writeReport(merged()) as string[];
+const written = await writeReport(await merged()) as string[];
 console.error(`bench: wrote ${written.join(", ")}`);
