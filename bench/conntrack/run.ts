@@ -17,6 +17,7 @@
 import { TCP_RETRANSMITS } from "../../tests/lab/fixtures/ct_failover.ts";
 import { labSkipReason } from "../../tests/lab/lab.ts";
 import { type GapRun, gapRun, type GapSignal, type GapSystem } from "./failover_gap.ts";
+import type { PipelineFigures } from "./pipeline.ts";
 import { type ProcFigures, type SyncRun, syncRuns } from "./sync_rate.ts";
 import { recordFigures } from "../report/record.ts";
 
@@ -80,6 +81,8 @@ function summarise(runs: readonly SyncRun[]): SyncCell {
     if (all.length === 0) return undefined;
     return {
       cpuS: median(all.map((p) => p.cpuS)),
+      userS: median(all.map((p) => p.userS ?? NaN)),
+      sysS: median(all.map((p) => p.sysS ?? NaN)),
       rssMb: median(all.map((p) => p.rssMb)),
       peakMb: median(all.map((p) => p.peakMb)),
     };
@@ -103,10 +106,13 @@ async function syncSection(sizes: readonly number[], reps: number): Promise<stri
     "",
     "`conntrack -R` creates N ESTABLISHED TCP entries on A; the clock stops when B's own " +
     "`nf_conntrack_count` has grown by N. *kernel* is the same restore in an idle namespace: " +
-    "the kernel's create rate, the bound. *first 99 %* leaves out the tail (pfsync flushes a " +
-    "partly filled packet after its 1 s interval). *create on A* is how fast A's kernel took the " +
-    "restore while the daemons ran. CPU = user + system seconds of each daemon during the " +
-    "run; RSS after it.",
+    "the kernel's create rate, the bound. *kernel-pair*: the restore in A and B at the same " +
+    "time, no daemon — every entry created by both kernels on the two CPUs the namespaces " +
+    "share, which a synced pair on one machine cannot beat. *first 99 %* leaves out the tail (the last, partly " +
+    "filled pfsync packet of inserts leaves after 10 ms). *create on A* is how fast A's kernel " +
+    "took the restore while the daemons ran. CPU = user + system seconds of each daemon during " +
+    "the run (per state: total, and user + system in brackets: the system part is mostly the " +
+    "kernel creating entries and building events); RSS after it.",
     "",
     "| N | system | states/s A→B | of kernel | first 99 % /s | create on A /s | CPU s A / B | µs CPU per state A / B | RSS MB A / B | notes |",
     "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
@@ -131,15 +137,24 @@ async function syncSection(sizes: readonly number[], reps: number): Promise<stri
     const cells = new Map([...bySystem].map(([k, v]) => [k, summarise(v)]));
     for (const [system, cell] of cells) {
       const runs = bySystem.get(system) ?? [];
-      figures.sync.push({
-        n,
-        system,
-        perSecond: cell.perSecond,
-        reached: Math.min(...runs.map((r) => r.reached)),
-        runs: runs.length,
-      });
+      // The pair bound is context for this table, not a system for the report's plots.
+      if (system !== "kernel-pair") {
+        figures.sync.push({
+          n,
+          system,
+          perSecond: cell.perSecond,
+          reached: Math.min(...runs.map((r) => r.reached)),
+          runs: runs.length,
+        });
+      }
       const share = cell.perSecond / kernel.perSecond;
-      const per = (p?: ProcFigures) => p ? fixed((p.cpuS / n) * 1e6, 1) : "—";
+      const per = (p?: ProcFigures) => {
+        if (!p) return "—";
+        const split = p.userS !== undefined && p.sysS !== undefined
+          ? ` (${fixed((p.userS / n) * 1e6, 1)} + ${fixed((p.sysS / n) * 1e6, 1)})`
+          : "";
+        return `${fixed((p.cpuS / n) * 1e6, 1)}${split}`;
+      };
       lines.push(
         `| ${int(n)} | ${system} | ${int(cell.perSecond)} | ${
           system === "kernel" ? "100 %" : pct(share)
@@ -155,6 +170,7 @@ async function syncSection(sizes: readonly number[], reps: number): Promise<stri
     }
     const ours = cells.get("pfsyncd");
     const theirs = cells.get("conntrackd");
+    const pairBound = cells.get("kernel-pair");
     if (ours && theirs) {
       const share = ours.perSecond / kernel.perSecond;
       const ratio = ours.perSecond / theirs.perSecond;
@@ -164,11 +180,50 @@ async function syncSection(sizes: readonly number[], reps: number): Promise<stri
             share >= TARGET_SHARE ? "met" : "**not met**"
           }); ${fixed(ratio)}× conntrackd's ${int(theirs.perSecond)}/s (target ≥ 1×: ${
             ratio >= 1 ? "met" : "**not met**"
-          }).`,
+          })${
+            pairBound
+              ? `; ${pct(ours.perSecond / pairBound.perSecond)} of what both kernels creating ` +
+                `every entry at once on these CPUs allow (${int(pairBound.perSecond)}/s)`
+              : ""
+          }.`,
       );
     }
   }
   return [...lines, "", ...verdicts, ""];
+}
+
+/** The user-space cost alone (pipeline.ts, in a child with --expose-gc for heap figures). */
+async function pipelineSection(reps: number): Promise<string[]> {
+  const n = 100_000;
+  const script = new URL("./pipeline.ts", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--v8-flags=--expose-gc", script, String(n), String(reps), "--json"],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) return ["### User-space cost per state", "", "pipeline.ts failed.", ""];
+  const runs = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) =>
+    JSON.parse(l) as PipelineFigures
+  );
+  const m = (pick: (f: PipelineFigures) => number) => median(runs.map(pick));
+  return [
+    "### User-space cost per state",
+    "",
+    `The agents' own work without the kernel (\`bench/conntrack/pipeline.ts\`, in one process): A ` +
+    "turns N recorded kernel NEW events into pfsync packets (decode, filter, mapping, state " +
+    "table, sender); B turns those packets into batched create requests that a stand-in port " +
+    `acknowledges. N = ${int(n)}, medians of ${runs.length}.`,
+    "",
+    "| side | µs CPU per state | µs wall per state | live JS heap MB (typed arrays not counted) |",
+    "|---|---:|---:|---:|",
+    `| A (events → packets) | ${fixed(m((f) => f.aCpuMicros), 1)} | ${
+      fixed(m((f) => f.aMicros), 1)
+    } | ${fixed(m((f) => f.aHeapMb), 1)} |`,
+    `| B (packets → creates) | ${fixed(m((f) => f.bCpuMicros), 1)} | ${
+      fixed(m((f) => f.bMicros), 1)
+    } | ${fixed(m((f) => f.bHeapMb), 1)} |`,
+    "",
+  ];
 }
 
 async function gapSection(reps: number): Promise<string[]> {
@@ -258,6 +313,7 @@ export async function runConntrackBench(): Promise<string> {
   const reps = envList("PFSYNCD_BENCH_CT_REPS", [3])[0];
   const sizes = envList("PFSYNCD_BENCH_CT_SIZES", [10_000, 100_000]);
   const sync = await syncSection(sizes, reps);
+  const pipeline = await pipelineSection(reps);
   const gap = await gapSection(reps);
   recordFigures("conntrack", { reps, sizes, ...figures });
   return [
@@ -269,6 +325,7 @@ export async function runConntrackBench(): Promise<string> {
     "stalled 3.25 s in peers.md); after SIGTERM, within TCP's first retransmission (≈0.3 s).",
     "",
     ...sync,
+    ...pipeline,
     ...gap,
   ].join("\n");
 }

@@ -5,7 +5,10 @@
  * fresh namespaces, in one process so the figures share the machine state:
  *
  *   kernel      the restore alone in an idle namespace: the kernel's own
- *               create rate, the bound
+ *               create rate, the bound the issue sets
+ *   kernel-pair the restore in A and B at the same time: both kernels must
+ *               create every entry, on the same two CPUs here — the bound a
+ *               pair on one machine cannot beat
  *   pfsyncd     two agents (provider conntrack, pfsync on the sync link)
  *   conntrackd  two conntrackd 1.4.7 in FTFW mode over UDP on the same link,
  *               settings per peers.md, `DisableExternalCache On` so B writes
@@ -28,12 +31,15 @@ const RULESET = "add table inet bench; " +
 
 export interface ProcFigures {
   readonly cpuS: number;
+  /** The user-space and kernel parts of cpuS. */
+  readonly userS?: number;
+  readonly sysS?: number;
   readonly rssMb: number;
   readonly peakMb: number;
 }
 
 export interface SyncRun {
-  readonly system: "kernel" | "pfsyncd" | "conntrackd";
+  readonly system: "kernel" | "kernel-pair" | "pfsyncd" | "conntrackd";
   readonly n: number;
   /** Seconds from the start of the restore on A until B holds all N entries. */
   readonly seconds: number;
@@ -58,11 +64,22 @@ export function procFigures(pid: number): ProcFigures {
   const ticks = Number(fields[11]) + Number(fields[12]);
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
   const kb = (key: string) => Number(status.match(new RegExp(`^${key}:\\s+(\\d+)`, "m"))?.[1]);
-  return { cpuS: ticks / CLK_TCK, rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
+  return {
+    cpuS: ticks / CLK_TCK,
+    userS: Number(fields[11]) / CLK_TCK,
+    sysS: Number(fields[12]) / CLK_TCK,
+    rssMb: kb("VmRSS") / 1024,
+    peakMb: kb("VmHWM") / 1024,
+  };
 }
 
 function delta(after: ProcFigures, before: ProcFigures): ProcFigures {
-  return { ...after, cpuS: after.cpuS - before.cpuS };
+  return {
+    ...after,
+    cpuS: after.cpuS - before.cpuS,
+    userS: (after.userS ?? 0) - (before.userS ?? 0),
+    sysS: (after.sysS ?? 0) - (before.sysS ?? 0),
+  };
 }
 
 /** `-I`-style restore lines for N distinct ESTABLISHED TCP flows 10.1/16 → 10.2.0.1:80. */
@@ -155,6 +172,12 @@ async function measure(
   // The watchers give up after `timeoutMs` themselves and report how far they got.
   const createdAt = await watched(onA, timeoutMs + 20_000);
   const reached = await watched(onB, timeoutMs + 20_000);
+  if (Deno.env.get("PFSYNCD_BENCH_CURVE")) {
+    // The fill curves (seconds since the start, count above the base), for looking into a run.
+    const curve = (w: typeof reached, base: number) =>
+      w.samples.map(([t, c]) => `${((t - start) / 1000).toFixed(3)}:${c - base}`).join(" ");
+    console.error(`A: ${curve(createdAt, baseA)}\nB: ${curve(reached, baseB)}`);
+  }
   return {
     seconds: (reached.at - start) / 1000,
     seconds99: (reached.almostAt - start) / 1000,
@@ -180,6 +203,37 @@ async function kernelRun(n: number, file: string): Promise<SyncRun> {
       perSecond99: (0.99 * n) / m.seconds99,
       createSeconds: m.createSeconds,
       reached: m.reached,
+    };
+  });
+}
+
+/**
+ * The same restore in two namespaces at once, no daemon: what a synced pair
+ * needs at the least — every entry created by both kernels — on the CPUs the
+ * two firewalls share here. The clock stops when both tables hold N.
+ */
+async function kernelPairRun(n: number, file: string): Promise<SyncRun> {
+  return await withLab(async (lab) => {
+    const { a, b } = await pair(lab);
+    const [baseA, baseB] = await Promise.all([tableCount(a), tableCount(b)]);
+    const onA = await watch(a, baseA + n, "watch-a", 60_000);
+    const onB = await watch(b, baseB + n, "watch-b", 60_000);
+    const start = Date.now();
+    const restores = await Promise.all(
+      [a, b].map((ns) => ns.run(["conntrack", "-R", file], { timeoutMs: 120_000 })),
+    );
+    for (const r of restores) if (!r.success) throw new Error(`conntrack -R: ${r.stderr}`);
+    const [ra, rb] = [await watched(onA, 80_000), await watched(onB, 80_000)];
+    const seconds = (Math.max(ra.at, rb.at) - start) / 1000;
+    const seconds99 = (Math.max(ra.almostAt, rb.almostAt) - start) / 1000;
+    return {
+      system: "kernel-pair",
+      n,
+      seconds,
+      perSecond: n / seconds,
+      perSecond99: (0.99 * n) / seconds99,
+      createSeconds: (ra.at - start) / 1000,
+      reached: Math.min(ra.n - baseA, rb.n - baseB),
     };
   });
 }
@@ -336,13 +390,18 @@ async function conntrackdRun(n: number, file: string): Promise<SyncRun> {
 /** The three runs for one N, kernel first. */
 export async function syncRuns(
   n: number,
-  systems: readonly SyncRun["system"][] = ["kernel", "pfsyncd", "conntrackd"],
+  systems: readonly SyncRun["system"][] = ["kernel", "kernel-pair", "pfsyncd", "conntrackd"],
 ): Promise<SyncRun[]> {
   const file = await Deno.makeTempFile({ prefix: "pfsyncd-ct-", suffix: ".restore" });
   try {
     await Deno.writeTextFile(file, restoreFile(n));
     const runs: SyncRun[] = [];
-    const run = { kernel: kernelRun, pfsyncd: pfsyncdRun, conntrackd: conntrackdRun };
+    const run = {
+      kernel: kernelRun,
+      "kernel-pair": kernelPairRun,
+      pfsyncd: pfsyncdRun,
+      conntrackd: conntrackdRun,
+    };
     for (const system of systems) {
       try {
         runs.push(await run[system](n, file));

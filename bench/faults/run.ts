@@ -5,6 +5,9 @@
  * 1. 1 %, 10 %, 30 % loss (and 50 ± 50 ms jitter where the kernel has
  *    sch_netem) on the sync link while states churn: largest difference,
  *    whether the tables heal by themselves, time to heal with a bulk update.
+ *    1b. 50 ± 50 ms jitter (and 50 ms jitter + 10 % loss) through a user-space
+ *    NFQUEUE delay queue, since this kernel has no sch_netem: measured delay,
+ *    reordering, largest difference, time to heal.
  * 2. The peer killed in the middle of a 100,000-state bulk update: with a
  *    peer that comes back, and with none (the requester gives up).
  * 3. The sync link down 30 s and up.
@@ -33,8 +36,9 @@ import {
   twoMastersScenario,
 } from "../../tests/lab/fixtures/faults_carp.ts";
 import { carpLan, startUcarp, VIP } from "../../tests/lab/fixtures/carp_peers.ts";
+import { type JitterResult, syncJitterScenario } from "../../tests/lab/fixtures/faults_jitter.ts";
 
-const CASES = ["loss", "kill", "down", "flap", "restart", "split"] as const;
+const CASES = ["loss", "jitter", "kill", "down", "flap", "restart", "split"] as const;
 type Case = typeof CASES[number];
 
 const log = (line: string) => console.error(`faults: ${line}`);
@@ -57,7 +61,7 @@ async function lossCase(): Promise<string[]> {
       levels: [1, 10, 30],
       perLevelMs: 20_000,
       churn: { inserts: 100, updates: 200, deletes: 50, periodMs: 100 },
-      selfHealMs: 5_000,
+      selfHealMs: 10_000,
     }, log);
     const method = levels[0]?.method ?? "";
     const rows = [
@@ -73,14 +77,14 @@ async function lossCase(): Promise<string[]> {
       }. One bulk update of the table took ${ms(bulkMs)}. Difference = −missing on B / ` +
       "+extra on B (deletes lost) / ~stale on B (updates lost).",
       "",
-      "| loss | churn rounds | largest difference | left 5 s after the loss, no resync | " +
-      "`resync`: every state of A on B after | left after resync (extra = lost deletes) |",
+      "| loss | churn rounds | largest difference | equal by themselves after the loss ends " +
+      "(else left after 10 s) | `resync`: equal after | left after resync |",
       "| ---: | ---: | --- | --- | ---: | --- |",
     ];
     for (const r of levels) {
       rows.push(
         `| ${r.level} % | ${r.rounds} | ${diff(r.largestDiff)} | ${
-          r.selfHealMs >= 0 ? `none (healed in ${ms(r.selfHealMs)})` : diff(r.leftWithoutResync)
+          r.selfHealMs >= 0 ? ms(r.selfHealMs) : diff(r.leftWithoutResync)
         } | ${r.selfHealMs >= 0 ? "not needed" : ms(r.resyncHealMs)} | ${
           diff(r.leftAfterResync)
         } |`,
@@ -89,16 +93,97 @@ async function lossCase(): Promise<string[]> {
     const selfHealed = levels.filter((r) => r.selfHealMs >= 0).length;
     rows.push(
       "",
-      `Finding: ${selfHealed} of ${levels.length} levels healed without a bulk update. ` +
-        "pfsync has no acknowledgement: a lost insert or update is repaired only by a later " +
-        "update of the same state or by a bulk update (`pfsyncd resync`, or link down/up); a lost " +
-        "delete is never repaired by a bulk update (it only adds and refreshes), so the backup " +
-        "keeps those states until they expire — and the memory provider never expires them " +
-        "(`StateTable.purgeExpired` has no caller in lib/agent).",
+      `Finding: ${selfHealed} of ${levels.length} levels became equal by themselves, ` +
+        "without `resync`. pfsync has no acknowledgement; pfsyncd's sequence trailer shows the " +
+        "backup which packets never arrived, it asks for a bulk update once the link is quiet " +
+        "(1 s without loss), and the bulk update's end purges the learned states the master no " +
+        "longer has (the lost deletes).",
       "",
     );
     return rows;
   });
+}
+
+/** The jitter rows: 50 ± 50 ms, then the same with 10 % loss, each in its own lab. */
+const JITTER_LEVELS = [{ lossPct: 0 }, { lossPct: 10 }] as const;
+
+function jitterRow(lossPct: number, r: JitterResult): string {
+  const f = (v: number) => v.toFixed(1);
+  const d = r.oneWay;
+  const ping = r.ping ? `${f(r.ping.min)} / ${f(r.ping.avg)} / ${f(r.ping.max)} ms` : "—";
+  const left = r.selfHealMs >= 0
+    ? "none"
+    : `${diff(r.leftWithoutResync)}; ${r.overtakenDeletes} deletes overtaken by an older INS/UPD`;
+  const resync = r.selfHealMs >= 0
+    ? "not needed"
+    : r.resyncHealMs! >= 0
+    ? ms(r.resyncHealMs!)
+    : `never (${diff(r.leftAfterResync!)})`;
+  return `| 50 ± 50 ms${
+    lossPct ? ` + ${lossPct} % loss` : ""
+  } | ${r.rounds} | ${r.queued} (${r.dropped}` +
+    ` / ${r.sendErrors}) | ${f(d.mean)} (${f(d.p10)}–${f(d.p90)}, max ${f(d.max)}); ` +
+    `timers late ${f(r.queueLateMeanMs)} / ${f(r.queueLateMaxMs)} | ` +
+    `${r.reordered}${r.captureDrops ? ` (captures dropped ${r.captureDrops})` : ""} | ` +
+    `${r.seqgaps} / ${r.bulkRequests} | ${ping} | ${diff(r.largestDiff)} | ${ms(r.coveredMs)} | ` +
+    `${ms(r.selfHealMs)} | ${left} | ${resync} |`;
+}
+
+async function jitterCase(): Promise<string[]> {
+  const rows = [
+    "### 1b. Delay with jitter on the sync link under churn (10,000 states, 20 s per row, " +
+    "churn as in 1)",
+    "",
+    "Fault: this kernel has no sch_netem, so A's pfsync packets to B (and a ping) go through " +
+    "an iptables `NFQUEUE` rule on the sync switch's bridge (br_netfilter FORWARD) to a " +
+    "user-space delay queue (`tests/lab/fixtures/nfqueue_delay.ts`, `lib/netlink/nfqueue.ts`) " +
+    "that holds each packet for its own delay drawn from U[0, 100] ms (50 ± 50 ms) and drops " +
+    "the given share; independent delays reorder packets, as netem's jitter does. The delay " +
+    "is measured, not assumed: the switch captures each pfsync packet coming in from A and " +
+    "going out to B (matched by payload hash, only packets sent while the rule was in place). " +
+    "Difference = −missing on B / +extra on B / ~stale on B.",
+    "",
+    "| fault | churn rounds | pfsync packets (dropped / send errors on A) | one-way delay, ms: " +
+    "mean (p10–p90, max); queue timers late, mean / max | arrived out of order | B: packets " +
+    "taken for lost / bulk requests for gaps | ping rtt min / avg / max | largest difference | " +
+    "every state of A on B after | equal by themselves after | left after 5 s | `resync`: equal " +
+    "after |",
+    "| --- | ---: | ---: | --- | ---: | ---: | --- | --- | ---: | ---: | --- | ---: |",
+  ];
+  for (const { lossPct } of JITTER_LEVELS) {
+    const name = `jitter${lossPct ? ` + ${lossPct} % loss` : ""}`;
+    rows.push(
+      ...await attempt(name, async (lab) => {
+        const r = await syncJitterScenario(lab, {
+          initial: 10_000,
+          durationMs: 20_000,
+          churn: { inserts: 100, updates: 200, deletes: 50, periodMs: 100 },
+          baseMs: 50,
+          jitterMs: 50,
+          lossPct,
+          selfHealMs: 5_000,
+          pings: 100,
+          resyncHealMs: 15_000,
+        }, log);
+        return [jitterRow(lossPct, r)];
+      }),
+    );
+  }
+  rows.push(
+    "",
+    "Times are from the end of the fault (the NFQUEUE rule removed). Reordering alone loses " +
+      "nothing that pfsync cannot repair, except one thing: a delete that overtakes its " +
+      "state's insert (or the full update answering an update request) is dropped or undone " +
+      "by the backup, and the late packet then creates a state the master no longer has; " +
+      "only a bulk update with the backup's purge of states the master did not send removes " +
+      "it. The queue is on the switch, not on A's OUTPUT hook, because a packet held there " +
+      "still counts against A's socket send buffer (netem orphans what it holds): a bulk " +
+      "update's burst then fails with ENOBUFS after ~2 × SO_SNDBUF (185 of 3,000 " +
+      'back-to-back sends got out), loss the fault would not cause. "Timers late" is how ' +
+      "much later than drawn the queue released packets on this loaded 2-core machine.",
+    "",
+  );
+  return rows;
 }
 
 async function killCase(): Promise<string[]> {
@@ -149,7 +234,7 @@ async function downCase(): Promise<string[]> {
       "### 3. Sync link down 30 s, then up (10,000 states, churn as in 1)",
       "",
       "| churn rounds | difference at link up | bulk update requested on link up | " +
-      "every state of A on B after link up | left (lost deletes) |",
+      "equal after link up | left |",
       "| ---: | --- | --- | ---: | --- |",
       `| ${r.rounds} | ${diff(r.diffAtLinkUp)} | ${r.bulkRequested ? "yes" : "no"} | ${
         ms(r.healMs)
@@ -273,6 +358,7 @@ export async function runFaultsBench(only: readonly string[] = []): Promise<stri
   const started = performance.now();
   const parts = ["## faults", ""];
   if (run("loss")) parts.push(...await lossCase());
+  if (run("jitter")) parts.push(...await jitterCase());
   if (run("kill")) parts.push(...await killCase());
   if (run("down")) parts.push(...await downCase());
   if (run("flap")) parts.push(...await flapCase());

@@ -65,6 +65,20 @@ export interface SyncBenchResult {
   readonly liveStatesPerSecond: number;
   readonly bulkMs: number;
   readonly bulkStatesPerSecond: number;
+  /** Process CPU µs per state (both ends together), a figure other load on the machine spares. */
+  readonly liveCpuUs: number;
+  readonly bulkCpuUs: number;
+}
+
+/** This process's CPU seconds (user + system) from /proc, or NaN elsewhere. */
+function cpuSeconds(): number {
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 export function measureSync(count: number): SyncBenchResult {
@@ -81,6 +95,7 @@ export function measureSync(count: number): SyncBenchResult {
     pump();
   }
   let start = performance.now();
+  let cpu = cpuSeconds();
   for (let i = 0; i < count; i++) {
     a.table.insert(makeState(i, 0x0a000001), "local");
     if (i % 600 === 599) pump();
@@ -88,6 +103,7 @@ export function measureSync(count: number): SyncBenchResult {
   a.engine.tick(clock.ms += 1000);
   pump();
   const liveMs = performance.now() - start;
+  const liveCpu = cpuSeconds() - cpu;
   if (b.table.size !== count) throw new Error(`live sync delivered ${b.table.size} of ${count}`);
 
   // A fresh B' asks A for everything.
@@ -95,6 +111,7 @@ export function measureSync(count: number): SyncBenchResult {
   const [a2, b2] = fresh.nodes;
   for (const state of a.table.states()) a2.table.insert(state, "local");
   start = performance.now();
+  cpu = cpuSeconds();
   b2.engine.start();
   fresh.pump();
   while (b2.engine.status().bulk.pending) {
@@ -102,11 +119,14 @@ export function measureSync(count: number): SyncBenchResult {
     fresh.pump();
   }
   const bulkMs = performance.now() - start;
+  const bulkCpu = cpuSeconds() - cpu;
   if (b2.table.size !== count) throw new Error(`bulk delivered ${b2.table.size} of ${count}`);
   return {
     count,
     liveStatesPerSecond: count / (liveMs / 1000),
     bulkMs,
     bulkStatesPerSecond: count / (bulkMs / 1000),
+    liveCpuUs: liveCpu * 1e6 / count,
+    bulkCpuUs: bulkCpu * 1e6 / count,
   };
 }

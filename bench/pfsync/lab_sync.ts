@@ -2,10 +2,13 @@
  * pfsyncd through real sockets: two agents (memory provider) in lab
  * namespaces on a bridged sync segment.
  *
- * - live: N states imported on A (`states import`, JSON lines through the
- *   control socket) until B holds all N. The import feed itself bounds this
- *   figure, as `conntrack -R` bounds conntrackd's; A's import time and both
- *   agents' CPU per state are reported beside it.
+ * - live, generated: `states generate N` makes A insert N synthetic states
+ *   itself (no JSON), from A's first insert until B holds all N — A's table
+ *   to B's table, as fast as both agents go.
+ * - live, imported: N states imported on A (`states import`, JSON lines
+ *   through the control socket) until B holds all N. The import feed itself
+ *   bounds this figure, as `conntrack -R` bounds conntrackd's; A's import
+ *   time and both agents' CPU per state are reported beside it.
  * - bulk: A is filled with N states by `feed.ts` (pfsync INS packets from a
  *   third host, seconds instead of a minute of JSON), then B — empty, idle —
  *   runs `pfsyncd resync`. The time is B's own, from its log: "bulk update
@@ -59,6 +62,8 @@ export interface BulkFigures {
   readonly rssMbA: number;
   readonly rssMbB: number;
   readonly packets: number;
+  /** Packets A sent from the resync on that B did not count (0 = none lost). */
+  readonly lost: number;
   /** CPU seconds each agent spent from the resync to the end of the bulk update. */
   readonly cpuA: number;
   readonly cpuB: number;
@@ -114,9 +119,61 @@ export async function measureLive(n: number): Promise<LiveFigures> {
   });
 }
 
-/** Timestamp (ms) of the last log line matching `re`. */
-function logTime(log: string, re: RegExp): number {
-  const line = log.split("\n").findLast((l) => re.test(l));
+export interface GeneratedLiveFigures {
+  readonly n: number;
+  /** A's first generated insert → B holds all N. */
+  readonly seconds: number;
+  readonly perSecond: number;
+  /** A's first → last insert (the generator's own pace). */
+  readonly generateSeconds: number;
+  /** CPU µs per state, whole agent (A includes building the states). */
+  readonly cpuUsA: number;
+  readonly cpuUsB: number;
+  /** Packets A sent and B received during the run. */
+  readonly sent: number;
+  readonly lost: number;
+}
+
+/**
+ * Live A→B without the JSON feed: `pfsyncd states generate N` inserts
+ * synthetic states inside A in batches; the clock runs from A's first insert
+ * (reported by A) to B's `status` showing N.
+ */
+export async function measureLiveGenerated(n: number): Promise<GeneratedLiveFigures> {
+  return await withLab(async (lab) => {
+    const { a, b } = await pair(lab);
+    await sleep(500);
+    const a0 = procFigures(a.proc.pid);
+    const b0 = procFigures(b.proc.pid);
+    const sent0 = (await a.status()).pfsync.stats.opackets ?? 0;
+    const got0 = (await b.status()).pfsync.stats.ipackets ?? 0;
+    const generating = a.cli(["states", "generate", String(n), "--seed", "1", "--json"]);
+    let doneAt = 0;
+    await waitForCount(b, n, 120_000).then(() => doneAt = Date.now());
+    const run = await generating;
+    if (!run.success) throw new Error(`states generate failed: ${run.stderr}${run.stdout}`);
+    const a1 = procFigures(a.proc.pid);
+    const b1 = procFigures(b.proc.pid);
+    const { startedAt, ms } = JSON.parse(run.stdout) as { startedAt: number; ms: number };
+    const sa = await a.status();
+    const sb = await b.status();
+    const sent = (sa.pfsync.stats.opackets ?? 0) - sent0;
+    return {
+      n,
+      seconds: (doneAt - startedAt) / 1000,
+      perSecond: n / ((doneAt - startedAt) / 1000),
+      generateSeconds: ms / 1000,
+      cpuUsA: (a1.cpuS - a0.cpuS) * 1e6 / n,
+      cpuUsB: (b1.cpuS - b0.cpuS) * 1e6 / n,
+      sent,
+      lost: sent - ((sb.pfsync.stats.ipackets ?? 0) - got0),
+    };
+  });
+}
+
+/** Timestamp (ms) of the first log line matching `re` at or after character `from`. */
+function logTime(log: string, re: RegExp, from = 0): number {
+  const line = log.slice(from).split("\n").find((l) => re.test(l));
   if (!line) throw new Error(`no log line ${re}`);
   return Date.parse(line.split(" ")[0]);
 }
@@ -157,6 +214,8 @@ export async function measureBulk(n: number, feedPps = 10_000): Promise<BulkFigu
     // The feeder leaves the segment, so A's multicast reaches B alone.
     await sw.down("sx");
     const before = (await b.status()).pfsync.stats.ipackets ?? 0;
+    const sentBefore = (await a.status()).pfsync.stats.opackets ?? 0;
+    const logFrom = b.log().length;
     const aBefore = procFigures(a.proc.pid);
     const bBefore = procFigures(b.proc.pid);
     const base = (await b.status()).states.count;
@@ -175,8 +234,11 @@ export async function measureBulk(n: number, feedPps = 10_000): Promise<BulkFigu
     const a1 = procFigures(a.proc.pid);
     const b1 = procFigures(b.proc.pid);
     const sb = await b.status();
+    // This resync's request and the first end after it (a lossy run may ask again later).
     const log = b.log();
-    const ms = logTime(log, /bulk update done/) - logTime(log, /bulk update requested/);
+    const requested = logTime(log, /bulk update requested/, logFrom);
+    const ms = logTime(log, /bulk update (done|failed)/, logFrom) - requested;
+    const sa = await a.status();
     return {
       n,
       seconds: ms / 1000,
@@ -188,6 +250,8 @@ export async function measureBulk(n: number, feedPps = 10_000): Promise<BulkFigu
       rssMbA: a1.rssMb,
       rssMbB: b1.rssMb,
       packets: (sb.pfsync.stats.ipackets ?? 0) - before,
+      lost: ((sa.pfsync.stats.opackets ?? 0) - sentBefore) -
+        ((sb.pfsync.stats.ipackets ?? 0) - before),
       cpuA: aAfter.cpuS - aBefore.cpuS,
       cpuB: bAfter.cpuS - bBefore.cpuS,
       curve,
@@ -197,6 +261,8 @@ export async function measureBulk(n: number, feedPps = 10_000): Promise<BulkFigu
 
 if (import.meta.main) {
   const n = Number(Deno.args[1] ?? 100_000);
+  // deno run -A bench/pfsync/lab_sync.ts live|generate|bulk [N]
   if (Deno.args[0] === "live") console.log(await measureLive(n));
+  else if (Deno.args[0] === "generate") console.log(await measureLiveGenerated(n));
   else console.log(await measureBulk(n));
 }

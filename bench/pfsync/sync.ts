@@ -20,11 +20,14 @@ import {
 import { measureSync } from "./in_process.ts";
 import {
   type BulkFigures,
+  type GeneratedLiveFigures,
   type LiveFigures,
   measureBulk,
   measureLive,
+  measureLiveGenerated,
   SYNC_MTU,
 } from "./lab_sync.ts";
+import { PFSYNC_PACING, PFSYNC_RECEIVE_BUFFER } from "../../lib/agent/pfsync_runtime.ts";
 import type { SyncRun } from "../conntrack/sync_rate.ts";
 import { recordFigures, recordSeries, thin } from "../report/record.ts";
 
@@ -80,8 +83,14 @@ export async function runPfsyncSyncBench(options: PfsyncSyncBenchOptions = {}): 
   const loadStart = Deno.loadavg()[0].toFixed(2);
   const codec = measureCodec(500)[0];
   const inProcess = measureSync(small);
+  const generated = await attempt(
+    `pfsyncd live ${fmt(small)} (states generate)`,
+    () => measureLiveGenerated(small),
+    errors,
+    progress,
+  );
   const live = await attempt(
-    `pfsyncd live ${fmt(small)}`,
+    `pfsyncd live ${fmt(small)} (states import)`,
     () => measureLive(small),
     errors,
     progress,
@@ -124,13 +133,25 @@ export async function runPfsyncSyncBench(options: PfsyncSyncBenchOptions = {}): 
     targets: TARGETS,
     codec,
     live: live ?? null,
+    generated: generated ?? null,
     ctLive: ctLive ? { ...ctLive } : null,
     counts,
     bulk: bulk.map(strip),
     resync: resync.map(strip),
     errors,
   });
-  return render({ codec, inProcess, live, ctLive, counts, bulk, resync, errors, load });
+  return render({
+    codec,
+    inProcess,
+    live,
+    generated,
+    ctLive,
+    counts,
+    bulk,
+    resync,
+    errors,
+    load,
+  });
 }
 
 function ratio(a: number | undefined, b: number | undefined, digits = 2): string {
@@ -141,6 +162,7 @@ function render(r: {
   codec: ReturnType<typeof measureCodec>[number];
   inProcess: ReturnType<typeof measureSync>;
   live?: LiveFigures;
+  generated?: GeneratedLiveFigures;
   ctLive?: SyncRun;
   counts: number[];
   bulk: (BulkFigures | undefined)[];
@@ -153,7 +175,11 @@ function render(r: {
     "",
     "Both measured in this run, each pair of daemons in its own lab namespaces. pfsyncd: memory " +
     `provider, a bridged sync segment with MTU ${SYNC_MTU}, full records of 224 bytes, 9 a packet ` +
-    "(the 2048-byte pfsync MTU rule), output paced at 30,000 packets/s. conntrackd: FTFW over " +
+    `(the 2048-byte pfsync MTU rule), output paced at ${
+      fmt(PFSYNC_PACING.packetsPerSecond)
+    } packets/s, receive buffer ${
+      PFSYNC_RECEIVE_BUFFER / 1024 / 1024
+    } MiB. conntrackd: FTFW over ` +
     "UDP with peers.md's settings on a direct veth link with MTU 1500 (its best: at MTU 9000 its " +
     "larger datagrams overran its 1.2 MB socket buffers and resyncs fell short), external cache " +
     `on for the resync runs. Machine load average (1 min) at start / end: ${r.load}.`,
@@ -185,9 +211,26 @@ function render(r: {
   ]);
   const n0 = r.counts[0];
   const live = r.live;
+  const gen = r.generated;
   const ct = r.ctLive;
   row([
-    `live A→B, ${fmt(n0)} states, states/s (feed start → all in B)`,
+    `live A→B, ${fmt(n0)} states, states/s (first insert on A → all in B; generated on A)`,
+    fmt(gen?.perSecond),
+    fmt(ct?.perSecond),
+    `≥ ${fmt(TARGETS.live)}`,
+    `${met(gen && gen.perSecond >= TARGETS.live)} (${ratio(gen?.perSecond, TARGETS.live)})`,
+    ratio(gen?.perSecond, ct?.perSecond),
+  ]);
+  row([
+    "… CPU µs per state, A / B (generated)",
+    gen ? `${fmt(gen.cpuUsA, 1)} / ${fmt(gen.cpuUsB, 1)}` : "—",
+    ct?.a && ct.b ? `${fmt(ct.a.cpuS * 1e6 / n0, 1)} / ${fmt(ct.b.cpuS * 1e6 / n0, 1)}` : "—",
+    "",
+    "",
+    ratio(gen?.cpuUsB, ct?.b ? ct.b.cpuS * 1e6 / n0 : undefined),
+  ]);
+  row([
+    `live A→B, ${fmt(n0)} states, states/s (JSON feed start → all in B; states import)`,
     fmt(live?.perSecond),
     fmt(ct?.perSecond),
     `≥ ${fmt(TARGETS.live)}`,
@@ -203,19 +246,20 @@ function render(r: {
     "",
   ]);
   row([
-    "… CPU µs per state, A / B",
+    "… CPU µs per state, A / B (import)",
     live ? `${fmt(live.cpuUsA, 1)} / ${fmt(live.cpuUsB, 1)}` : "—",
     ct?.a && ct.b ? `${fmt(ct.a.cpuS * 1e6 / n0, 1)} / ${fmt(ct.b.cpuS * 1e6 / n0, 1)}` : "—",
     "",
     "",
     ratio(live?.cpuUsB, ct?.b ? ct.b.cpuS * 1e6 / n0 : undefined),
   ]);
+  const recvUs = gen?.cpuUsB ?? live?.cpuUsB;
   row([
     "… B's receive capacity, states per CPU-second",
-    fmt(live ? 1e6 / live.cpuUsB : undefined),
+    fmt(recvUs ? 1e6 / recvUs : undefined),
     fmt(ct?.b ? n0 / ct.b.cpuS : undefined),
     `≥ ${fmt(TARGETS.live)}`,
-    `${met(live && 1e6 / live.cpuUsB >= TARGETS.live)}`,
+    `${met(recvUs === undefined ? undefined : 1e6 / recvUs >= TARGETS.live)}`,
     "",
   ]);
   r.counts.forEach((n, i) => {
@@ -264,8 +308,9 @@ function render(r: {
   ]);
   lines.push(
     "",
-    "How each figure is taken: live — pfsyncd: `pfsyncd states import` of N JSON lines on A until " +
-      "B's `status` shows N; conntrackd: `conntrack -R` of N entries on A until B's kernel table " +
+    "How each figure is taken: live — pfsyncd: `pfsyncd states generate N` (synthetic states " +
+      "inserted inside A in batches, no JSON) from A's first insert until B's `status` shows N, " +
+      "and `pfsyncd states import` of N JSON lines on A until B shows N; conntrackd: `conntrack -R` of N entries on A until B's kernel table " +
       "holds N (both bound by their feed, shown on the next line). Bulk — pfsyncd: A is filled by " +
       "pfsync INS packets from a third host, then B runs `pfsyncd resync`; the time is B's log from " +
       '"bulk update requested" to "bulk update done". conntrackd: `conntrackd -n` on B until its ' +
@@ -274,10 +319,29 @@ function render(r: {
     "",
     `In process (engine ceiling, no sockets), ${fmt(r.inProcess.count)} states: live ${
       fmt(r.inProcess.liveStatesPerSecond)
-    } states/s, bulk ${fmt(r.inProcess.bulkMs)} ms (${
-      fmt(r.inProcess.bulkStatesPerSecond)
-    } states/s).`,
+    } states/s (${fmt(r.inProcess.liveCpuUs, 2)} CPU µs a state, both ends), bulk ${
+      fmt(r.inProcess.bulkMs)
+    } ms (${fmt(r.inProcess.bulkStatesPerSecond)} states/s, ${
+      fmt(r.inProcess.bulkCpuUs, 2)
+    } CPU µs a state).`,
   );
+  if (gen) {
+    lines.push(
+      "",
+      `pfsyncd generated live run: A inserted ${fmt(n0)} states in ${
+        fmt(gen.generateSeconds, 2)
+      } s, B had all after ${fmt(gen.seconds, 2)} s; ${fmt(gen.sent)} packets sent by A, ${
+        fmt(gen.lost)
+      } not counted by B.`,
+    );
+  }
+  const lossy = r.bulk.filter((b) => b && b.lost > 0);
+  for (const b of lossy) {
+    lines.push(
+      "",
+      `pfsyncd bulk ${fmt(b!.n)}: ${fmt(b!.lost)} packets sent by A not counted by B.`,
+    );
+  }
   if (live) {
     lines.push(
       "",

@@ -7,6 +7,7 @@ import inspector from "node:inspector";
 import type { AgentConfig } from "../config/mod.ts";
 import type { CarpVhostConfig, HookResult } from "../carp/mod.ts";
 import { readAuthKeyFile } from "../pfsync/mod.ts";
+import { QUICK_INSERT_DELAY_MS } from "../pfsync/sender.ts";
 import { connectProvider, type ProviderLink, type StateProvider } from "../state/provider.ts";
 import { buildFilter, ConntrackProvider } from "../state/conntrack/mod.ts";
 import { formatCidr } from "../net/address.ts";
@@ -148,7 +149,11 @@ export class Agent {
         syncpeer: pfsyncOn ? config.pfsync.syncpeer : undefined,
         hostId,
         maxupd: config.pfsync.maxupd,
+        // New states reach the peer within 10 ms instead of pf's 1 s (sender.ts).
+        insertDelayMs: QUICK_INSERT_DELAY_MS,
         auth,
+        sequence: config.pfsync.sequence,
+        bulkPurge: config.pfsync.bulkPurge,
       },
       holdPreemption: (on, reason) => {
         this.carp.host.setBulkUpdatePending(on);
@@ -167,10 +172,19 @@ export class Agent {
       log.warning("maintenance mode is on (remembered): demoted so the peer stays MASTER");
     }
 
+    // Link messages also come for changes that leave the link usable (promiscuous mode, MTU):
+    // only a change from unusable to usable is a "sync link up".
+    const usableBefore = new Map(
+      interfaces.map((i) => [i.name, i.up && i.running] as [string, boolean]),
+    );
     this.#links = watchLinks((event) => {
       const usable = event.up && event.running && !event.removed;
+      const wasUsable = usableBefore.get(event.name);
+      usableBefore.set(event.name, usable);
       this.carp.linkChanged(event.name, usable);
-      if (usable && this.pfsync.isSyncInterface(event.name)) this.pfsync.linkUp();
+      if (usable && wasUsable === false && this.pfsync.isSyncInterface(event.name)) {
+        this.pfsync.linkUp();
+      }
       // Addresses may have changed with the link: keep the self-filter current.
       listInterfaces().then((list) => this.carp.setInterfaces(list)).catch(() => {});
     }, { reactor: this.reactor, onError: (e) => log.warning(`links: ${e}`) });
@@ -262,7 +276,7 @@ export class Agent {
           phase: bulkPhase,
           statesReceived: pf.bulk.received,
           tries: pf.bulk.tries,
-          holdingPreemption: pf.bulk.pending,
+          holdingPreemption: pf.bulk.holding,
         },
         stats: { ...pf.stats } as unknown as Record<string, number>,
       },

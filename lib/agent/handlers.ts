@@ -23,12 +23,20 @@ export function buildHandlers(agent: Agent): ControlHandlers {
       return Promise.resolve({ states });
     },
     "states.import": ({ lines }) => {
-      const result = memoryProvider(agent).importLines(lines.join("\n"));
+      const result = memoryProvider(agent).importLines(lines);
       return Promise.resolve({
         imported: result.imported,
         updated: result.updated,
         errors: [...result.errors],
       });
+    },
+    "states.generate": async ({ count, seed }) => {
+      const result = await memoryProvider(agent).generate(count, { seed });
+      agent.logger.info(
+        `states generate: ${result.generated} states inserted in ${Math.round(result.ms)} ms` +
+          (result.duplicates ? `, ${result.duplicates} flows already held` : ""),
+      );
+      return { ...result };
     },
     "states.delete": ({ id, creatorid, flow }) => {
       let deleted = 0;

@@ -1,7 +1,8 @@
 /**
- * `pfsyncd states` (list), `states import FILE|-` and `states delete`. Import
- * sends the file in batches below the agent's 1 MiB request cap, so a file of
- * any size goes through; errors are reported with the file's own line numbers.
+ * `pfsyncd states` (list), `states import FILE|-`, `states generate N` and
+ * `states delete`. Import sends the file in batches below the agent's 1 MiB
+ * request cap, so a file of any size goes through; errors are reported with
+ * the file's own line numbers.
  */
 import type { Command } from "commander";
 import { callAgent, ControlClient } from "../control/client.ts";
@@ -11,7 +12,7 @@ const LISTING_TIMEOUT_MS = 120_000;
 import { parseFlow } from "../control/flow.ts";
 import { ControlError, type StatesDeleteParams } from "../control/protocol.ts";
 import { renderState } from "../control/render.ts";
-import { normalizeHexId } from "../control/validate.ts";
+import { MAX_GENERATE, normalizeHexId } from "../control/validate.ts";
 import { CliExit, EXIT_FAILURE, EXIT_USAGE } from "./exit.ts";
 import { addControlOption, type ControlOptions, withAgent, writeOut } from "./status.ts";
 
@@ -58,6 +59,42 @@ export function registerStates(program: Command): void {
     await importStates(file, controlPath(command));
   });
 
+  const generateCommand = states
+    .command("generate")
+    .configureHelp({ showGlobalOptions: true })
+    .argument("<count>", "how many states")
+    .option("--seed <n>", "picks the flows; another seed adds other flows", "0")
+    .description("insert synthetic established TCP states into the memory provider")
+    .addHelpText(
+      "after",
+      "\nThe states are local, so pfsync announces them like imported ones; generation\n" +
+        "skips JSON, for filling a table or measuring the sync rate.\n" +
+        "With --json (an option of 'states') the result is one JSON object.\n" +
+        "\nExamples:\n  pfsyncd states generate 100000\n  pfsyncd states generate 5000 --seed 7",
+    );
+  generateCommand.action(async (
+    countText: string,
+    options: { seed: string },
+    command: Command,
+  ) => {
+    // `--json` belongs to `states` (see controlPath): read through the parent.
+    const json = (command.optsWithGlobals() as { json?: boolean }).json ?? false;
+    const count = wholeNumber(countText, "count", MAX_GENERATE);
+    const seed = wholeNumber(options.seed, "--seed", 0xffffffff);
+    const result = await withAgent(() =>
+      callAgent(controlPath(command), "states.generate", { count, seed }, {
+        timeoutMs: LISTING_TIMEOUT_MS,
+      })
+    );
+    const dup = result.duplicates > 0 ? `, ${result.duplicates} already held` : "";
+    if (json) return await writeOut(JSON.stringify(result) + "\n");
+    await writeOut(
+      `generated ${result.generated} state${result.generated === 1 ? "" : "s"}${dup} in ${
+        Math.round(result.ms)
+      } ms\n`,
+    );
+  });
+
   const deleteCommand = states
     .command("delete")
     .configureHelp({ showGlobalOptions: true })
@@ -90,6 +127,17 @@ export function registerStates(program: Command): void {
  */
 function controlPath(command: Command): string {
   return (command.optsWithGlobals() as ControlOptions).control;
+}
+
+function wholeNumber(text: string, what: string, max: number): number {
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(value <= max)) {
+    throw new CliExit(
+      EXIT_USAGE,
+      `pfsyncd states generate: ${what} must be a whole number up to ${max}, got "${text}"`,
+    );
+  }
+  return value;
 }
 
 function deleteParams(options: { id?: string; creator?: string; flow?: string }) {

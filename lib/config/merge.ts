@@ -63,7 +63,8 @@ export function mergeLayers(
   const settings: LocatedSettings = {};
   const origins: Partial<Record<SettingKey, string>> = {};
   const vhosts: { vhost: CarpVhostConfig; origin: string }[] = [];
-  const interfaces: Record<string, InterfaceConfig & { source: SourceRef; origin: string }> = {};
+  const interfaces: Record<string, InterfaceConfig & { source: SourceRef; origin: string }> = Object
+    .create(null);
 
   for (const layer of layers) {
     const quiet = layer.origin === COMMAND_LINE;
@@ -196,6 +197,8 @@ function build(
   const syncpeer = s["pfsync.syncpeer"]?.value;
   if (syncpeer !== undefined) config.pfsync.syncpeer = syncpeer;
   if (s["pfsync.auth"]) config.pfsync.auth = s["pfsync.auth"].value;
+  if (s["pfsync.bulkPurge"]) config.pfsync.bulkPurge = s["pfsync.bulkPurge"].value;
+  if (s["pfsync.sequence"]) config.pfsync.sequence = s["pfsync.sequence"].value;
   const optional = [
     ["sysctl.demotion", "demotion"],
     ["sysctl.senderrDemotionFactor", "senderrDemotionFactor"],

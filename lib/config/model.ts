@@ -71,6 +71,10 @@ export interface PfsyncConfig {
   defer: boolean;
   enabled: boolean;
   auth?: { keyfile: string; required: boolean };
+  /** Purge peer-learned states a bulk-update responder lacks (unset = on). */
+  bulkPurge?: boolean;
+  /** Sequence trailer, idle beacons and loss-triggered bulk updates (unset = on). */
+  sequence?: boolean;
 }
 
 export interface SysctlConfig {
@@ -158,6 +162,8 @@ export interface Settings {
   "pfsync.maxupd": number;
   "pfsync.defer": boolean;
   "pfsync.auth": { keyfile: string; required: boolean };
+  "pfsync.bulkPurge": boolean;
+  "pfsync.sequence": boolean;
   "sysctl.allow": boolean;
   "sysctl.preempt": boolean;
   "sysctl.log": number;
@@ -201,7 +207,14 @@ export interface ConfigLayer {
 }
 
 export function emptyLayer(origin: string): ConfigLayer {
-  return { origin, settings: {}, carp: [], interfaces: {}, declaredInterfaces: new Set() };
+  // Interface names come from the files: no prototype, so `ifconfig_constructor` is just a name.
+  return {
+    origin,
+    settings: {},
+    carp: [],
+    interfaces: Object.create(null),
+    declaredInterfaces: new Set(),
+  };
 }
 
 export function setSetting<K extends SettingKey>(

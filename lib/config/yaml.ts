@@ -41,6 +41,8 @@ const SETTING_PATHS: [Path, SettingKey][] = [
   [["pfsync", "syncpeer"], "pfsync.syncpeer"],
   [["pfsync", "maxupd"], "pfsync.maxupd"],
   [["pfsync", "defer"], "pfsync.defer"],
+  [["pfsync", "bulk_purge"], "pfsync.bulkPurge"],
+  [["pfsync", "sequence"], "pfsync.sequence"],
   [["sysctl", "allow"], "sysctl.allow"],
   [["sysctl", "preempt"], "sysctl.preempt"],
   [["sysctl", "log"], "sysctl.log"],

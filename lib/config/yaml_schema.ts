@@ -114,6 +114,8 @@ export const yamlSchema = z.strictObject({
     ).nullable().optional(),
     maxupd: intIn("pfsync.maxupd", LIMITS.maxupd).optional(),
     defer: bool("pfsync.defer").optional(),
+    bulk_purge: bool("pfsync.bulk_purge").optional(),
+    sequence: bool("pfsync.sequence").optional(),
     auth: z.strictObject({
       keyfile: text("pfsync.auth.keyfile"),
       required: bool("pfsync.auth.required").optional(),

@@ -25,6 +25,8 @@ export type {
   ResyncResult,
   StatesDeleteParams,
   StatesDeleteResult,
+  StatesGenerateParams,
+  StatesGenerateResult,
   StatesImportParams,
   StatesImportResult,
   StatesParams,

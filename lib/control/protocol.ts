@@ -44,6 +44,19 @@ export interface StatesImportResult {
   updated?: number;
   errors: { line: number; message: string }[];
 }
+export interface StatesGenerateParams {
+  count: number;
+  seed?: number;
+}
+export interface StatesGenerateResult {
+  generated: number;
+  /** States whose flow the table already held (the same seed generated again). */
+  duplicates: number;
+  /** When the first state was inserted, ms since the epoch. */
+  startedAt: number;
+  /** First insert → last insert, ms. */
+  ms: number;
+}
 export interface StatesDeleteParams {
   id?: string;
   creatorid?: string;
@@ -73,6 +86,7 @@ export interface UnaryMethods {
   states: { params: StatesParams; result: StatesResult };
   "states.import": { params: StatesImportParams; result: StatesImportResult };
   "states.delete": { params: StatesDeleteParams; result: StatesDeleteResult };
+  "states.generate": { params: StatesGenerateParams; result: StatesGenerateResult };
   demote: { params: DemoteParams; result: DemotionStatus };
   resync: { params: Record<string, never>; result: ResyncResult };
   maintenance: { params: MaintenanceParams; result: DemotionStatus };
@@ -93,6 +107,7 @@ export const UNARY_METHODS: readonly UnaryMethod[] = [
   "states",
   "states.import",
   "states.delete",
+  "states.generate",
   "demote",
   "resync",
   "maintenance",

@@ -36,6 +36,8 @@ const PFSYNC_COUNTER_LINES: readonly CounterLine[] = [
   ["opackets6", 1, "packet(s) sent (IPv6)"],
   ["onomem", 2, "send failed due to mbuf memory error"],
   ["oerrors", 2, "send error(s)"],
+  ["seqgaps", 1, "packet(s) lost (sequence gaps)"],
+  ["bulkpurged", 1, "stale state(s) purged by bulk update"],
 ];
 
 // carpstats in netstat's order; badif, oerrors, preempt and ownpackets are

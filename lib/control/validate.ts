@@ -30,6 +30,9 @@ export function normalizeHexId(value: unknown, key: string, digits: number): str
   return text.padStart(digits, "0");
 }
 
+/** Most states one `states.generate` request may ask for. */
+export const MAX_GENERATE = 16_000_000;
+
 const none: Validator = () => ({});
 
 const VALIDATORS: Readonly<Record<Method, Validator>> = {
@@ -68,6 +71,19 @@ const VALIDATORS: Readonly<Record<Method, Validator>> = {
     if (out.id !== undefined && out.flow !== undefined) invalid('give "id" or "flow", not both');
     if (out.creatorid !== undefined && out.id === undefined) invalid('"creatorid" needs "id"');
     return out;
+  },
+  "states.generate": (params) => {
+    const { count, seed } = params;
+    if (
+      typeof count !== "number" || !Number.isInteger(count) || count < 0 || count > MAX_GENERATE
+    ) {
+      invalid(`"count" must be an integer from 0 to ${MAX_GENERATE}`);
+    }
+    if (seed === undefined) return { count };
+    if (typeof seed !== "number" || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+      invalid('"seed" must be an integer from 0 to 4294967295');
+    }
+    return { count, seed };
   },
   demote: (params) => {
     const delta = params.delta;

@@ -91,6 +91,23 @@ export class PfsyncAuth {
     return "ok";
   }
 
+  /**
+   * Whether the packet carries a trailer with a good MAC, without the replay
+   * bookkeeping of verify(): for packets the receiver set aside before
+   * judging their trailer (a BUS nobody waits for), whose sequence still
+   * tells the loss detector they arrived.
+   */
+  authentic(packet: Uint8Array, end: number): boolean {
+    if (packet.length !== end + AUTH_TRAILER_SIZE) return false;
+    const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
+    if (view.getUint32(end) !== AUTH_MAGIC) return false;
+    const expected = this.mac(packet.subarray(0, end + MAC_OFFSET));
+    return timingSafeEqual(
+      expected,
+      packet.subarray(end + MAC_OFFSET, end + MAC_OFFSET + MAC_SIZE),
+    );
+  }
+
   /** Whether a verdict admits the packet under this mode. */
   admits(verdict: AuthVerdict): boolean {
     return verdict === "ok" || (verdict === "missing" && this.mode === "optional");

@@ -18,7 +18,15 @@ export const HOLD_REASON = "pfsync bulk update";
 export type BulkEffect =
   | { readonly type: "request" }
   | { readonly type: "hold"; readonly on: boolean; readonly reason: string }
-  | { readonly type: "log"; readonly message: string };
+  | { readonly type: "log"; readonly message: string }
+  /** The pending bulk update ended ("done" or "gave-up") after `ms`. */
+  | {
+    readonly type: "finished";
+    readonly outcome: BulkOutcome;
+    readonly ms: number;
+    /** The creator id (host id) of the responder whose BUS END finished it. */
+    readonly responder?: number;
+  };
 
 export type BulkOutcome = "none" | "pending" | "done" | "gave-up";
 
@@ -37,6 +45,10 @@ export interface BulkRequesterStatus {
   readonly pending: boolean;
   readonly tries: number;
   readonly received: number;
+  /** Whether this bulk update holds CARP preemption back (not for loss-triggered ones). */
+  readonly holding: boolean;
+  /** Why the latest bulk update was requested ("start", "sync link up", "sequence gap" …). */
+  readonly reason?: string;
   readonly requestedAt?: number;
   readonly finishedAt?: number;
 }
@@ -46,6 +58,8 @@ export class BulkRequester {
   private readonly maxTries: number;
   private readonly startWaitMs: number;
   private pending = false;
+  private holding = false;
+  private reason: string | undefined;
   private tries = 0;
   private deadline: number | undefined;
   private requestedAt: number | undefined;
@@ -67,10 +81,21 @@ export class BulkRequester {
     return this.pending;
   }
 
-  /** At start, on link-up and on `resync`: ask again (holding preemption if not yet held). */
-  start(now: number): BulkEffect[] {
+  /**
+   * At start, on link-up and on `resync`: ask again (holding preemption if not
+   * yet held). `hold: false` (loss-triggered requests) leaves CARP alone: this
+   * node may be MASTER, and the update only repairs what a lossy link missed.
+   */
+  start(
+    now: number,
+    options: { readonly reason?: string; readonly hold?: boolean } = {},
+  ): BulkEffect[] {
     const effects: BulkEffect[] = [];
-    if (!this.pending) effects.push({ type: "hold", on: true, reason: HOLD_REASON });
+    if ((options.hold ?? true) && !this.holding) {
+      effects.push({ type: "hold", on: true, reason: HOLD_REASON });
+      this.holding = true;
+    }
+    this.reason = options.reason;
     this.pending = true;
     this.outcome = "pending";
     this.tries = 0;
@@ -78,7 +103,11 @@ export class BulkRequester {
     this.requestedAt = now;
     this.finishedAt = undefined;
     this.deadline = now + this.retryMs;
-    effects.push({ type: "request" }, { type: "log", message: "pfsync: bulk update requested" });
+    const why = options.reason === undefined ? "" : ` (${options.reason})`;
+    effects.push({ type: "request" }, {
+      type: "log",
+      message: `pfsync: bulk update requested${why}`,
+    });
     return effects;
   }
 
@@ -93,13 +122,18 @@ export class BulkRequester {
    * request, translated into our clock (§7.3; one second of slack for the two
    * hosts rounding their clocks differently).
    */
-  onBusEnd(endtimeSeconds: number, now: number): BulkEffect[] {
+  onBusEnd(endtimeSeconds: number, now: number, responder?: number): BulkEffect[] {
     if (!this.pending || this.requestedAt === undefined) return [];
     const servedFrom = Math.floor(now / 1000) - endtimeSeconds + 1;
     if (servedFrom < Math.floor(this.requestedAt / 1000)) {
       return [{ type: "log", message: "pfsync: bulk update end with bad timestamp ignored" }];
     }
-    return this.finish(now, "done", `pfsync: bulk update done, ${this.received} states`);
+    return this.finish(
+      now,
+      "done",
+      `pfsync: bulk update done, ${this.received} states`,
+      responder,
+    );
   }
 
   /** A full state arrived while waiting: progress, and proof the responder is alive. */
@@ -134,18 +168,34 @@ export class BulkRequester {
       pending: this.pending,
       tries: this.tries,
       received: this.received,
+      holding: this.holding,
+      ...(this.reason === undefined ? {} : { reason: this.reason }),
       ...(this.requestedAt === undefined ? {} : { requestedAt: this.requestedAt }),
       ...(this.finishedAt === undefined ? {} : { finishedAt: this.finishedAt }),
     };
   }
 
-  private finish(now: number, outcome: BulkOutcome, message: string): BulkEffect[] {
+  private finish(
+    now: number,
+    outcome: BulkOutcome,
+    message: string,
+    responder?: number,
+  ): BulkEffect[] {
     this.pending = false;
     this.outcome = outcome;
     this.tries = 0;
     this.deadline = undefined;
     this.finishedAt = now;
-    return [{ type: "hold", on: false, reason: HOLD_REASON }, { type: "log", message }];
+    const effects: BulkEffect[] = [];
+    if (this.holding) effects.push({ type: "hold", on: false, reason: HOLD_REASON });
+    this.holding = false;
+    effects.push({ type: "log", message }, {
+      type: "finished",
+      outcome,
+      ms: now - (this.requestedAt ?? now),
+      ...(responder === undefined ? {} : { responder }),
+    });
+    return effects;
   }
 }
 
@@ -215,7 +265,9 @@ export class BulkResponder {
       return;
     }
     if (this.active) {
-      this.stopAt = this.cursor;
+      // A walk still at slot 0 covers the whole table anyway: ending it
+      // "at the current position" there would end it before it began.
+      this.stopAt = this.cursor > 0 ? this.cursor : undefined;
       this.wrap = this.cursor > 0;
     } else {
       this.active = true;
@@ -250,10 +302,8 @@ export class BulkResponder {
         break;
       }
       this.cursor = slot + 1;
-      const state = this.table.stateAt(slot);
-      if (state === undefined || state.syncFlags & 0x01) continue;
-      this.sender.fullUpdate(state);
-      queued++;
+      // Copied from the table's record: no State object per state (NOSYNC ones are skipped).
+      if (this.sender.fullUpdateAt(this.table, slot)) queued++;
     }
     this.sender.flushReplies();
     this.sent += queued;

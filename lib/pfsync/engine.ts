@@ -4,12 +4,21 @@
  * (`receive`), time (`tick`) and configuration events (`start`, `linkUp`,
  * `resync`); local table changes arrive through the table's events, and
  * only changes of origin "local" are announced — learned states never echo.
+ *
+ * Healing (beyond the BSDs): packets carry a sequence trailer (sequence.ts),
+ * an idle link gets one beacon after its last packet, lost packets make a
+ * bulk update due (heal.ts), and a finished bulk update purges the
+ * peer-learned states nothing refreshed since it was requested — those the
+ * responder no longer has.
  */
 import { DecodeError } from "../bytes/errors.ts";
 import type { StateTable, TableEvent } from "../state/table.ts";
-import { type AuthMode, PfsyncAuth } from "./auth.ts";
+import { AUTH_MAGIC, type AuthMode, PfsyncAuth } from "./auth.ts";
 import { type BulkEffect, BulkRequester, BulkResponder } from "./bulk.ts";
-import { INADDR_PFSYNC_GROUP } from "./header.ts";
+import { frameLength } from "./frame.ts";
+import { INADDR_PFSYNC_GROUP, PFSYNC_ACT_MAX, PFSYNC_ACT_UPD_C } from "./header.ts";
+import { type HealOptions, HealScheduler } from "./heal.ts";
+import { SEQ_MAGIC, SEQ_TRAILER_SIZE, SequenceCounter, SequenceTracker } from "./sequence.ts";
 import { unwrapIPv4 } from "./ip.ts";
 import { PfsyncReceiver, type ReceiveMeta, type ReceiveVerdict } from "./receiver.ts";
 import { type Outgoing, PfsyncSender } from "./sender.ts";
@@ -36,6 +45,8 @@ export interface PfsyncEngineConfig {
   /** MTU of the sync interface (records per packet). */
   readonly mtu?: number;
   readonly sendIntervalMs?: number;
+  /** INS flush delay, ms (default sendIntervalMs; sender.ts QUICK_INSERT_DELAY_MS). */
+  readonly insertDelayMs?: number;
   readonly auth?: { readonly key: Uint8Array; readonly mode: AuthMode };
   readonly af6?: number;
   readonly staleDetection?: boolean;
@@ -57,6 +68,22 @@ export interface PfsyncEngineConfig {
    * the rate at 16,000 packets/s.
    */
   readonly pacing?: Partial<PacerOptions>;
+  /**
+   * Sequence trailer on every packet, beacons on an idle link, and bulk
+   * updates requested when a peer's trailers show lost packets (default true;
+   * false = plain version 2, nothing beyond the BSDs).
+   */
+  readonly sequence?: boolean;
+  /** Purge peer-learned states the responder lacks at the end of a bulk update (default true). */
+  readonly bulkPurge?: boolean;
+  readonly heal?: HealOptions & {
+    /** How long a missing sequence may be late (reordering) before it counts as lost. */
+    readonly reorderMs?: number;
+    /** Idle time after the last packet before one beacon goes out. */
+    readonly beaconMs?: number;
+    /** Wait after BUS END before purging, for reordered records still in flight. */
+    readonly purgeDelayMs?: number;
+  };
 }
 
 export interface PfsyncStatus {
@@ -69,6 +96,14 @@ export interface PfsyncStatus {
     readonly served: number;
   };
   readonly stats: PfsyncStats;
+  readonly heal: {
+    readonly sequence: boolean;
+    readonly bulkPurge: boolean;
+    /** Packets lost that wait for a bulk update. */
+    readonly lossPending: number;
+    /** States the last purge removed. */
+    readonly lastPurged: number;
+  };
 }
 
 export class PfsyncEngine {
@@ -81,8 +116,25 @@ export class PfsyncEngine {
   private readonly responder: BulkResponder;
   private readonly receiver: PfsyncReceiver;
   private readonly pacer: Pacer<Outgoing>;
+  private readonly auth: PfsyncAuth | undefined;
   private unsubscribe: (() => void) | undefined;
   private silenced = false;
+  private readonly sequenced: boolean;
+  private readonly bulkPurge: boolean;
+  private readonly tracker: SequenceTracker;
+  private readonly healer: HealScheduler;
+  private readonly beaconMs: number;
+  private readonly purgeDelayMs: number;
+  /** The table epoch opened by the latest bulk request. */
+  private roundEpoch: number | undefined;
+  private purge: { token: number; at: number; peer: string; creator: number } | undefined;
+  /** Our own table is known (the start-up bulk update ended): see ReceiverDeps.refuseOwnUnknown. */
+  private ownTableKnown = false;
+  private lastPurged = 0;
+  /** Source of the packet being handled (a BUS END's responder). */
+  private packetSource = "";
+  /** When the beacon is due: after a real packet, not after a beacon. */
+  private beaconAt: number | undefined;
 
   constructor(table: StateTable, ports: PfsyncPorts, config: PfsyncEngineConfig) {
     this.table = table;
@@ -93,12 +145,27 @@ export class PfsyncEngine {
       // near 0), so sequence numbers keep rising across restarts.
       ? new PfsyncAuth({ key: config.auth.key, mode: config.auth.mode, senderId: config.hostId })
       : undefined;
+    this.auth = auth;
+    this.sequenced = config.sequence ?? true;
+    this.bulkPurge = config.bulkPurge ?? true;
+    this.tracker = new SequenceTracker({
+      reorderMs: config.heal?.reorderMs,
+      ownId: config.hostId,
+    });
+    this.healer = new HealScheduler(config.heal);
+    this.beaconMs = config.heal?.beaconMs ?? 1_000;
+    this.purgeDelayMs = config.heal?.purgeDelayMs ?? 250;
     this.sender = new PfsyncSender({
       maxupd: config.maxupd,
       mtu: config.mtu,
       compress: config.syncif !== undefined,
       intervalMs: config.sendIntervalMs,
+      insertDelayMs: config.insertDelayMs,
       auth,
+      // Seeded from the wall clock like the auth sequence, for the same reason.
+      sequence: this.sequenced
+        ? { counter: new SequenceCounter(), senderId: config.hostId }
+        : undefined,
     });
     this.pacer = new Pacer({
       packetsPerSecond: config.pacing?.packetsPerSecond ?? 30_000,
@@ -130,6 +197,8 @@ export class PfsyncEngine {
       syncOk: () => !this.requester.isPending,
       af6: config.af6,
       staleDetection: config.staleDetection,
+      ownCreatorId: config.hostId,
+      refuseOwnUnknown: () => this.ownTableKnown,
     });
   }
 
@@ -140,7 +209,7 @@ export class PfsyncEngine {
   /** Subscribes to the table and asks the peers for their states. */
   start(): void {
     if (!this.unsubscribe) this.unsubscribe = this.table.on((event) => this.onTableEvent(event));
-    this.resync();
+    this.resync("start");
   }
 
   stop(): void {
@@ -152,13 +221,13 @@ export class PfsyncEngine {
 
   /** The sync link came (back) up. */
   linkUp(): void {
-    this.resync();
+    this.resync("sync link up");
   }
 
-  /** `pfsyncd resync`: a new bulk request. */
-  resync(): void {
+  /** `pfsyncd resync`: a new bulk request (holding CARP preemption back). */
+  resync(reason = "resync"): void {
     if (!this.enabled) return;
-    this.apply(this.requester.start(this.ports.now()));
+    this.request(this.ports.now(), reason, true);
     this.drain();
   }
 
@@ -180,7 +249,10 @@ export class PfsyncEngine {
   }
 
   receive(meta: ReceiveMeta, bytes: Uint8Array): ReceiveVerdict {
-    const result = this.receiver.receive(meta, bytes, this.ports.now());
+    const now = this.ports.now();
+    this.packetSource = meta.source;
+    const result = this.receiver.receive(meta, bytes, now);
+    if (this.sequenced && arrived(result.verdict)) this.observeTrailer(meta.source, bytes, now);
     this.apply(result.effects);
     this.drain();
     return result.verdict;
@@ -207,13 +279,21 @@ export class PfsyncEngine {
     );
   }
 
-  tick(now = this.ports.now()): void {
+  /** `backlog`: packets are still waiting to be received, so no sequence hole expires yet. */
+  tick(now = this.ports.now(), backlog = false): void {
+    this.heal(now, backlog);
     this.sender.tick(now);
     // Back-pressure: the bulk walk waits while paced packets pile up.
     if (this.pacer.backlog < this.pacer.burst) {
       this.responder.tick(now, !this.requester.isPending);
     }
     this.apply(this.requester.tick(now));
+    if (this.beaconAt !== undefined && now >= this.beaconAt) {
+      this.beaconAt = undefined;
+      const idle = this.sender.pending === 0 && !this.sender.hasOutgoing &&
+        this.pacer.backlog === 0;
+      if (idle) this.sender.beacon();
+    }
     this.drain();
   }
 
@@ -224,6 +304,11 @@ export class PfsyncEngine {
       this.responder.nextDeadline(),
       this.requester.nextDeadline(),
       this.pacer.nextDeadline(this.ports.now()),
+      this.beaconAt,
+      this.purge?.at,
+      this.tracker.nextDeadline(),
+      // While a bulk update is pending the request waits; its end reschedules.
+      this.requester.isPending ? undefined : this.healer.nextDeadline(),
     ]
       .filter((t): t is number => t !== undefined);
     return times.length ? Math.min(...times) : undefined;
@@ -241,6 +326,12 @@ export class PfsyncEngine {
         served: this.responder.statesSent,
       },
       stats: { ...this.stats },
+      heal: {
+        sequence: this.sequenced,
+        bulkPurge: this.bulkPurge,
+        lossPending: this.healer.pendingLoss,
+        lastPurged: this.lastPurged,
+      },
     };
   }
 
@@ -257,7 +348,107 @@ export class PfsyncEngine {
     for (const effect of effects) {
       if (effect.type === "request") this.sender.bulkRequest();
       else if (effect.type === "hold") this.ports.holdPreemption(effect.on, effect.reason);
-      else this.ports.log("info", effect.message);
+      else if (effect.type === "finished") {
+        this.bulkFinished(effect.outcome, effect.ms, effect.responder);
+      } else this.ports.log("info", effect.message);
+    }
+  }
+
+  /** Every bulk request opens a table epoch: the purge keeps what was refreshed since. */
+  private request(now: number, reason: string, hold: boolean): void {
+    this.roundEpoch = this.table.beginEpoch();
+    // Losses of packets sent from now on mean this bulk update itself was lossy.
+    this.tracker.rebase();
+    this.healer.onBulkRequested();
+    this.apply(this.requester.start(now, { reason, hold }));
+  }
+
+  private bulkFinished(outcome: string, ms: number, responder: number | undefined): void {
+    this.healer.onBulkFinished(ms);
+    this.ownTableKnown = true;
+    if (outcome !== "done") return;
+    // Only the responder's own states: it alone knows they are gone (a third
+    // node's may simply be missing there). A responder with our id is a misconfiguration.
+    const token = this.roundEpoch;
+    if (
+      !this.bulkPurge || token === undefined || responder === undefined ||
+      responder === this.config.hostId >>> 0
+    ) {
+      if (this.tracker.recentLost === 0) this.healer.onCleanBulk();
+      return;
+    }
+    // After a short wait: records reordered behind the BUS END still refresh their states.
+    this.purge = {
+      token,
+      at: this.ports.now() + this.purgeDelayMs,
+      peer: this.packetSource,
+      creator: responder,
+    };
+    if (this.purgeDelayMs <= 0) this.runPurge();
+  }
+
+  private runPurge(): void {
+    const purge = this.purge;
+    if (!purge) return;
+    this.purge = undefined;
+    const lossy = this.tracker.recentLost;
+    if (lossy > 0) {
+      // States whose records were lost would look stale: purge only after a clean bulk update.
+      this.ports.log(
+        "info",
+        `pfsync: bulk update from ${purge.peer} done; no purge, ${lossy} ` +
+          "packets sent since it was requested were lost",
+      );
+      return;
+    }
+    this.healer.onCleanBulk();
+    const removed = this.table.purgeUnrefreshed(purge.token, { peer: purge.peer }, purge.creator);
+    this.stats.bulkpurged += removed;
+    this.lastPurged = removed;
+    this.ports.log(
+      "info",
+      `pfsync: bulk update from ${purge.peer} done: purged ${removed} stale states it no longer has`,
+    );
+  }
+
+  /** Sequence trailers: count what never arrived, and let the healer decide on a bulk update. */
+  private observeTrailer(source: string, bytes: Uint8Array, now: number): void {
+    const action = bytes[2];
+    if (action >= PFSYNC_ACT_MAX) return;
+    const end = frameLength(action, bytes[3]);
+    if (bytes.length - end < SEQ_TRAILER_SIZE) return;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const magic = view.getUint32(end);
+    if (magic !== SEQ_MAGIC && magic !== AUTH_MAGIC) return;
+    // With a key, only trailers it signed count (a BUS set aside before the check is checked here).
+    if (this.auth && (magic !== AUTH_MAGIC || !this.auth.authentic(bytes, end))) return;
+    const seen = this.tracker.observeRaw(
+      view.getUint32(end + 4),
+      view.getUint32(end + 8),
+      view.getUint32(end + 12),
+      source,
+      now,
+    );
+    if (seen.kind === "reset") {
+      this.ports.log("info", `pfsync: sequence of ${source} restarted (peer restarted?)`);
+    } else if ("lost" in seen && seen.lost > 0) this.lost(seen.lost, source, now);
+  }
+
+  private lost(count: number, source: string, now: number): void {
+    this.stats.seqgaps += count;
+    this.healer.onLoss(count, now);
+    this.ports.log("debug", `pfsync: ${count} packets from ${source || "a peer"} lost`);
+  }
+
+  /** Due purge, expired sequence holes, and a loss-triggered bulk request. */
+  private heal(now: number, backlog = false): void {
+    const expired = backlog ? 0 : this.tracker.expire(now);
+    if (expired > 0) this.lost(expired, "", now);
+    if (this.purge && now >= this.purge.at) this.runPurge();
+    const due = this.healer.poll(now, this.requester.isPending || !this.enabled);
+    if (due) {
+      // No CARP hold: this node may be MASTER, and the update only repairs losses.
+      this.request(now, `sequence gap: ${due.lost} packets lost`, false);
     }
   }
 
@@ -265,8 +456,13 @@ export class PfsyncEngine {
     if (this.sender.hasOutgoing) { for (const out of this.sender.take()) this.pacer.push(out); }
     if (this.pacer.backlog === 0) return;
     const defaultTo = this.config.syncpeer ?? INADDR_PFSYNC_GROUP;
-    this.pacer.release(this.ports.now(), (out) => {
+    const now = this.ports.now();
+    this.pacer.release(now, (out) => {
       const to = out.to ?? defaultTo;
+      if (this.sequenced) {
+        const beacon = out.action === PFSYNC_ACT_UPD_C && out.records === 0;
+        this.beaconAt = beacon ? undefined : now + this.beaconMs;
+      }
       try {
         const pending = this.ports.send(out.bytes, to);
         this.stats.opackets++;
@@ -287,6 +483,28 @@ export class PfsyncEngine {
     );
   }
 }
+
+/**
+ * Whether a packet reached the protocol: accepted, or set aside after the
+ * interface and TTL checks for a reason other than a malformed header or a
+ * bad trailer (a BUS nobody waits for, a record with bad values). Its
+ * sequence then counts as received.
+ */
+function arrived(verdict: ReceiveVerdict): boolean {
+  if (verdict.accepted) return true;
+  return !NOT_ARRIVED.has(verdict.reason);
+}
+
+const NOT_ARRIVED = new Set([
+  "disabled",
+  "badif",
+  "badttl",
+  "hdrops",
+  "badver",
+  "badact",
+  "badlen",
+  "badauth",
+]);
 
 /** The ifconfig-style line: `pfsync: syncif: eth2 maxupd: 128` (syncpeer shown when set). */
 export function formatPfsyncLine(

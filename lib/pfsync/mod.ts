@@ -57,3 +57,17 @@ export {
   type PfsyncStatus,
 } from "./engine.ts";
 export { Pacer, type PacerOptions } from "./pacer.ts";
+export {
+  decodeSeqTrailer,
+  encodeSeqTrailer,
+  SEQ_MAGIC,
+  SEQ_MAX_SENDERS,
+  SEQ_RESET_JUMP,
+  SEQ_TRAILER_SIZE,
+  SEQ_WINDOW,
+  type SeqObservation,
+  type SeqTrailer,
+  SequenceCounter,
+  SequenceTracker,
+} from "./sequence.ts";
+export { type HealOptions, HealScheduler } from "./heal.ts";

@@ -21,7 +21,14 @@ import type { BulkEffect, BulkRequester, BulkResponder } from "./bulk.ts";
 import { checkFrame, decodeFrame, frameLength } from "./frame.ts";
 import * as H from "./header.ts";
 import type * as R from "./records.ts";
-import { isBulkRequest, PFSYNC_BUS_END, PFSYNC_BUS_START, STATE_RECORD_SIZE } from "./records.ts";
+import {
+  decodeStateRecord,
+  isBulkRequest,
+  PFSYNC_BUS_END,
+  PFSYNC_BUS_START,
+  STATE_OFFSETS as S,
+  STATE_RECORD_SIZE,
+} from "./records.ts";
 import type { PfsyncSender } from "./sender.ts";
 import { judgeCompressedUpdate, judgeFullUpdate } from "./stale.ts";
 import { isPfsyncCounter, type PfsyncStats } from "./stats.ts";
@@ -58,12 +65,23 @@ export interface ReceiverDeps {
   readonly af6?: number;
   /** 6.x stale detection (default on); off = 5.4 unconditional overwrite. */
   readonly staleDetection?: boolean;
+  /**
+   * This host's creator id, and whether a full update of an unknown state
+   * bearing it is refused: once we have our own table (after the start-up
+   * bulk update) a state we created and no longer have is one we deleted,
+   * and a peer sending it back (in a bulk update) would resurrect it.
+   */
+  readonly ownCreatorId?: number;
+  readonly refuseOwnUnknown?: () => boolean;
 }
 
 interface Context {
   readonly now: number;
   /** The packet, so full records can be stored from their wire bytes. */
   readonly bytes: Uint8Array;
+  readonly view: DataView;
+  /** Records in the packet (INS and UPD handlers read them in place). */
+  readonly count: number;
   readonly source: string;
   readonly origin: Origin;
   readonly effects: BulkEffect[];
@@ -71,8 +89,15 @@ interface Context {
 
 type Handler = (records: readonly never[], ctx: Context) => void;
 
+/** Actions whose handlers read their records in place. */
+const IN_PLACE = new Set<number>([H.PFSYNC_ACT_INS, H.PFSYNC_ACT_UPD]);
+const NO_RECORDS: readonly never[] = [];
+/** pfsync_state_peer.state, from the peer's start. */
+const PEER_STATE = 24;
+
 export class PfsyncReceiver {
   private readonly d: ReceiverDeps;
+  private readonly scratch = new Uint8Array(STATE_RECORD_SIZE);
   private readonly af6: number;
   private readonly staleDetection: boolean;
   private readonly handlers: readonly Handler[];
@@ -84,8 +109,8 @@ export class PfsyncReceiver {
     // Indexed by action code (PFSYNC_ACT_*).
     this.handlers = [
       (r: readonly R.StateClear[], c) => this.onClear(r, c),
-      (r: readonly State[], c) => this.onInsert(r, c),
-      (r: readonly State[], c) => this.onUpdate(r, c),
+      (_, c) => this.onInsert(c),
+      (_, c) => this.onUpdate(c),
       (r: readonly State[], c) => this.onDelete(r, c),
       (r: readonly R.CompressedUpdate[], c) => this.onCompressedUpdate(r, c),
       (r: readonly R.CompressedDelete[], c) => this.onDelete(r, c),
@@ -123,20 +148,23 @@ export class PfsyncReceiver {
           return drop("badauth");
         }
       }
-      const frame = decodeFrame(bytes);
+      // Full-state records are read in place by their handlers: most are stored as they
+      // are, and decoding them into State objects first cost more than the rest together.
+      const action = header.action;
+      const inPlace = IN_PLACE.has(action);
+      const records = inPlace ? NO_RECORDS : decodeFrame(bytes).message.records as readonly never[];
+      const count = inPlace ? header.count : records.length;
       const ctx: Context = {
         now,
         bytes,
+        view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        count,
         source: meta.source,
         origin: { peer: meta.source },
         effects,
       };
-      const records = frame.message.records as readonly never[];
-      this.handlers[frame.message.action](records, ctx);
-      return {
-        verdict: { accepted: true, action: frame.message.action, records: records.length },
-        effects,
-      };
+      this.handlers[action](records, ctx);
+      return { verdict: { accepted: true, action, records: count }, effects };
     } catch (error) {
       if (error instanceof DecodeError) return drop(error.reason);
       throw error;
@@ -147,19 +175,23 @@ export class PfsyncReceiver {
     return timeout < PFTM_MAX && src.state <= TCP_STATE_MAX && dst.state <= TCP_STATE_MAX;
   }
 
+  /** validPeers() on a full record in place at `o`. */
+  private validPeersAt(bytes: Uint8Array, o: number): boolean {
+    return bytes[o + S.timeout] < PFTM_MAX && bytes[o + S.src + PEER_STATE] <= TCP_STATE_MAX &&
+      bytes[o + S.dst + PEER_STATE] <= TCP_STATE_MAX;
+  }
+
   /**
-   * What we store for a state learned from the wire (6.x: flags cleared,
-   * counters not imported). The record is the decoder's fresh object, owned
-   * by this packet's handling alone, so it is changed in place rather than
-   * copied; callers read what they still need from it first.
+   * The record at `o` as we store a learned state (6.x: flags cleared,
+   * counters not imported), in a scratch buffer reused for every record.
    */
-  private learned(record: State): State {
-    const r = record as { -readonly [K in keyof State]: State[K] };
-    r.syncFlags = 0;
-    r.updates = 0;
-    r.packets = [0, 0];
-    r.bytes = [0, 0];
-    return record;
+  private learnedAt(bytes: Uint8Array, o: number): Uint8Array {
+    const r = this.scratch;
+    r.set(bytes.subarray(o, o + STATE_RECORD_SIZE));
+    r.fill(0, S.packets0, S.bytes1 + 4);
+    r[S.syncFlags] = 0;
+    r[S.updates] = 0;
+    return r;
   }
 
   private onClear(records: readonly R.StateClear[], ctx: Context): void {
@@ -167,34 +199,47 @@ export class PfsyncReceiver {
     for (const r of records) this.d.table.clearCreator(r.creatorId, r.ifname, ctx.origin);
   }
 
-  private onInsert(records: readonly State[], ctx: Context): void {
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i];
-      const valid = this.validPeers(r.src, r.dst, r.timeout) && r.direction <= 2 &&
-        (r.af === AF_INET || r.af === this.af6);
+  private onInsert(ctx: Context): void {
+    const { bytes, view } = ctx;
+    for (let i = 0, o = H.PFSYNC_HDRLEN; i < ctx.count; i++, o += STATE_RECORD_SIZE) {
+      const af = bytes[o + S.af];
+      const valid = this.validPeersAt(bytes, o) && bytes[o + S.direction] <= 2 &&
+        (af === AF_INET || af === this.af6);
       if (!valid) {
         this.d.stats.badstate++;
         continue;
       }
-      if (this.d.table.insert(this.learned(r), ctx.origin, wireRecord(ctx.bytes, i))) continue;
-      // The same state again is harmless; another state holding the flow is a failed insert.
-      if (!this.d.table.has(r)) this.d.stats.badstate++;
+      if (this.d.table.insertRecord(this.learnedAt(bytes, o), ctx.origin)) continue;
+      const r = { id: view.getBigUint64(o), creatorId: view.getUint32(o + S.creatorId) };
+      // The same state again is harmless (and marks it refreshed for the stale
+      // purge); another state holding the flow is a failed insert.
+      if (!this.d.table.touch(r)) this.d.stats.badstate++;
     }
   }
 
-  private onUpdate(records: readonly State[], ctx: Context): void {
+  private onUpdate(ctx: Context): void {
     const { table, stats } = this.d;
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i];
-      if (!this.validPeers(r.src, r.dst, r.timeout)) {
+    const { bytes, view } = ctx;
+    for (let i = 0, o = H.PFSYNC_HDRLEN; i < ctx.count; i++, o += STATE_RECORD_SIZE) {
+      if (!this.validPeersAt(bytes, o)) {
         stats.badstate++;
         continue;
       }
       this.d.requester.onState(ctx.now);
-      const syncFlags = r.syncFlags; // learned() clears it
+      const syncFlags = bytes[o + S.syncFlags];
       // Most full updates arrive in bulk updates, for states we lack: insert
-      // first, which also finds a known id, and look the state up only then.
-      if (table.insert(this.learned(r), ctx.origin, wireRecord(ctx.bytes, i))) continue;
+      // first, which also finds a known id, and decode and look up only then.
+      if (
+        this.d.ownCreatorId !== undefined &&
+        view.getUint32(o + S.creatorId) === this.d.ownCreatorId &&
+        this.d.refuseOwnUnknown?.() &&
+        !table.has({ id: view.getBigUint64(o), creatorId: this.d.ownCreatorId })
+      ) {
+        stats.badstate++; // ours, deleted here: not brought back
+        continue;
+      }
+      if (table.insertRecord(this.learnedAt(bytes, o), ctx.origin)) continue;
+      const r = decodeStateRecord(bytes, o, view);
       const local = table.get(r);
       if (!local) {
         stats.badstate++; // another state holds the flow
@@ -212,6 +257,7 @@ export class PfsyncReceiver {
       stats.stale++;
       let mine = local;
       if (verdict === "partial") mine = table.patch(r, { src: r.src }, ctx.origin) ?? local;
+      else table.touch(r); // the peer still has it: not stale for the bulk-update purge
       if (!(syncFlags & SYNC_FLAG_STALE)) this.answerStale(mine, verdict === "stale");
     }
     this.d.sender.flushReplies();
@@ -232,6 +278,7 @@ export class PfsyncReceiver {
       }
       if (this.staleDetection && judgeCompressedUpdate(local, r.src, r.dst) !== "fresh") {
         stats.stale++;
+        table.touch(r);
         this.answerStale(local, true);
         continue;
       }
@@ -266,7 +313,7 @@ export class PfsyncReceiver {
     const requester = this.d.requester;
     if (r.status === PFSYNC_BUS_START) ctx.effects.push(...requester.onBusStart(ctx.now));
     else if (r.status === PFSYNC_BUS_END) {
-      ctx.effects.push(...requester.onBusEnd(r.endtime, ctx.now));
+      ctx.effects.push(...requester.onBusEnd(r.endtime, ctx.now, r.creatorId));
     }
   }
 
@@ -274,10 +321,4 @@ export class PfsyncReceiver {
     if (mine.syncFlags !== 0) return;
     this.d.sender.fullUpdate(markStale ? { ...mine, syncFlags: SYNC_FLAG_STALE } : mine);
   }
-}
-
-/** Record `i` of a full-state packet, as stored on the wire. */
-function wireRecord(bytes: Uint8Array, i: number): Uint8Array {
-  const start = H.PFSYNC_HDRLEN + i * STATE_RECORD_SIZE;
-  return bytes.subarray(start, start + STATE_RECORD_SIZE);
 }

@@ -9,12 +9,14 @@
  * never sees an update or delete for a state whose insert is still queued.
  */
 import type { State, StateKey } from "../state/types.ts";
-import { stateKeyString, SYNC_FLAG_NOSYNC } from "../state/types.ts";
+import { SYNC_FLAG_NOSYNC } from "../state/types.ts";
 import type { PfsyncAuth } from "./auth.ts";
 import { AUTH_TRAILER_SIZE } from "./auth.ts";
+import { encodeSeqTrailer, SEQ_TRAILER_SIZE, type SequenceCounter } from "./sequence.ts";
 import { encodeFrame, frameLength, maxRecordsForMtu, type PfsyncMessage } from "./frame.ts";
 import * as H from "./header.ts";
 import type { BulkStatus, CompressedUpdate, StateClear, UpdateRequest } from "./records.ts";
+import { encodeStateRecord, STATE_OFFSETS, STATE_RECORD_SIZE } from "./records.ts";
 
 export interface Outgoing {
   readonly bytes: Uint8Array;
@@ -33,8 +35,30 @@ export interface SenderOptions {
   readonly compress?: boolean;
   /** Flush timer, ms. Default 1000. */
   readonly intervalMs?: number;
+  /**
+   * Flush timer of the INS queue, ms, at most `intervalMs` (default: the
+   * same, as in pf). The agent uses QUICK_INSERT_DELAY_MS.
+   */
+  readonly insertDelayMs?: number;
   readonly auth?: PfsyncAuth;
+  /**
+   * Appends a sequence trailer (sequence.ts) to every packet; ignored with
+   * `auth`, whose trailer carries the sequence. Default: none (plain v2).
+   */
+  readonly sequence?: { readonly counter: SequenceCounter; readonly senderId: number };
 }
+
+/**
+ * The agent's INS flush delay. pf of the v2 era sent every pending packet on
+ * one 1 s timer (spec pfsync.md §4); a state the peer learns late is a
+ * connection that breaks if a failover comes first (later pfsync versions
+ * added `defer`, holding a connection's first packet until the peer has
+ * acknowledged its insert). A new state never coalesces (INS are not collapsed), so it
+ * waits only long enough to share a packet with the states created in the
+ * same burst — a packet fills in far less at thousands of new states a
+ * second — while updates keep coalescing for the whole interval.
+ */
+export const QUICK_INSERT_DELAY_MS = 10;
 
 type LocalRecord = State | CompressedUpdate | { readonly id: bigint; readonly creatorId: number };
 
@@ -42,7 +66,6 @@ interface Queue {
   readonly name: "ins" | "upd" | "del";
   action: number;
   records: LocalRecord[];
-  index: Map<string, number>;
   deadline: number | undefined;
 }
 
@@ -51,9 +74,14 @@ export class PfsyncSender {
   readonly maxupd: number;
   readonly compress: boolean;
   readonly intervalMs: number;
+  readonly insertDelayMs: number;
   private readonly auth?: PfsyncAuth;
+  private readonly sequence?: SenderOptions["sequence"];
   private readonly local: Queue[];
-  private replies: State[] = [];
+  /** Queued full updates, encoded at once (bulk walks copy them straight from the table). */
+  private readonly replyBytes: Uint8Array;
+  private readonly replyView: DataView;
+  private replyCount = 0;
   private requests: UpdateRequest[] = [];
   private requestTo: string | undefined;
   private outbox: Outgoing[] = [];
@@ -64,14 +92,20 @@ export class PfsyncSender {
       throw new RangeError(`maxupd must be 0–255, got ${options.maxupd}`);
     }
     this.maxRecords = maxRecordsForMtu(options.mtu ?? 1500);
+    this.replyBytes = new Uint8Array(this.maxRecords * STATE_RECORD_SIZE);
+    this.replyView = new DataView(this.replyBytes.buffer);
     this.compress = options.compress ?? true;
     this.intervalMs = options.intervalMs ?? 1000;
+    this.insertDelayMs = Math.min(
+      this.intervalMs,
+      Math.max(0, options.insertDelayMs ?? this.intervalMs),
+    );
     this.auth = options.auth;
+    if (!options.auth) this.sequence = options.sequence;
     const queue = (name: Queue["name"], action: number): Queue => ({
       name,
       action,
       records: [],
-      index: new Map(),
       deadline: undefined,
     });
     this.local = [
@@ -84,48 +118,45 @@ export class PfsyncSender {
   /** A locally created state (never compressed, never collapsed). */
   insert(state: State, now: number): void {
     if (state.syncFlags & SYNC_FLAG_NOSYNC) return;
-    const key = stateKeyString(state);
-    if (this.local[2].index.has(key)) this.flushQueue(2);
-    this.append(0, key, { ...state, updates: 0 }, now);
+    if (indexOf(this.local[2], state) >= 0) this.flushQueue(2);
+    // States are immutable: one whose counter is already 0 is queued as it is.
+    this.append(0, state.updates === 0 ? state : { ...state, updates: 0 }, now);
   }
 
   /** A local update: collapsed into a pending record of the same state when maxupd ≠ 0. */
   update(state: State, now: number): void {
     if (state.syncFlags & SYNC_FLAG_NOSYNC) return;
-    const key = stateKeyString(state);
     const ins = this.local[0];
-    const pendingInsert = ins.index.get(key);
-    if (pendingInsert !== undefined) {
+    const pendingInsert = indexOf(ins, state);
+    if (pendingInsert >= 0) {
       ins.records[pendingInsert] = { ...state, updates: 0 };
       return;
     }
     const upd = this.local[1];
-    const at = this.maxupd === 0 ? undefined : upd.index.get(key);
-    if (at !== undefined) {
+    const at = this.maxupd === 0 ? -1 : indexOf(upd, state);
+    if (at >= 0) {
       const previous = upd.records[at] as State | CompressedUpdate;
       const updates = Math.min(255, previous.updates + 1);
       upd.records[at] = this.updateRecord(state, updates);
       if (updates >= this.maxupd) this.flushQueue(1);
       return;
     }
-    this.append(1, key, this.updateRecord(state, 0), now);
+    this.append(1, this.updateRecord(state, 0), now);
   }
 
   /** A local removal; drops a still-queued update of the same state. */
   delete(state: State, now: number): void {
     if (state.syncFlags & SYNC_FLAG_NOSYNC) return;
-    const key = stateKeyString(state);
     const upd = this.local[1];
-    const at = upd.index.get(key);
-    if (at !== undefined) {
+    const at = indexOf(upd, state);
+    if (at >= 0) {
       upd.records.splice(at, 1);
-      upd.index = new Map(upd.records.map((r, i) => [stateKeyString(r), i]));
       if (upd.records.length === 0) upd.deadline = undefined;
     }
     const record = this.compress
       ? { id: state.id, creatorId: state.creatorId }
       : { ...state, updates: 0 };
-    this.append(2, key, record, now);
+    this.append(2, record, now);
   }
 
   /** CLR: sent at once, after everything pending. */
@@ -146,6 +177,21 @@ export class PfsyncSender {
     this.emit({ action: H.PFSYNC_ACT_UREQ, records: [{ id: 0n, creatorId: 0 }] });
   }
 
+  /**
+   * An idle-link beacon: an UPD_C with no records (receivers process zero
+   * records; spec §6.2 rule 6 then has nothing to flush). Only its trailer
+   * matters: it tells peers which sequence we reached, so the loss of the last
+   * packets before a quiet spell is noticed.
+   */
+  beacon(): void {
+    this.emit({ action: H.PFSYNC_ACT_UPD_C, records: [] });
+  }
+
+  /** Whether packets carry a trailer a peer can count losses by. */
+  get sequenced(): boolean {
+    return this.auth !== undefined || this.sequence !== undefined;
+  }
+
   /** Asks `to` for one state it sent compressed and we lack (§5.6); sent by flushReplies(). */
   requestState(key: StateKey, to: string | undefined): void {
     if (
@@ -159,8 +205,24 @@ export class PfsyncSender {
 
   /** A full, uncompressed UPD (bulk transfer, UREQ answer, stale reply); sent by flushReplies(). */
   fullUpdate(state: State): void {
-    this.replies.push({ ...state, updates: 0 });
-    if (this.replies.length >= this.maxRecords) this.flushFullUpdates();
+    const o = this.replyCount * STATE_RECORD_SIZE;
+    encodeStateRecord(state, this.replyBytes, o, this.replyView);
+    this.replyBytes[o + STATE_OFFSETS.updates] = 0;
+    if (++this.replyCount >= this.maxRecords) this.flushFullUpdates();
+  }
+
+  /**
+   * fullUpdate() of the state in slot `slot` of `table`, copied from the
+   * table's record without building a State (the bulk walk). False, and
+   * nothing queued, when the slot is free or the state is marked NOSYNC.
+   */
+  fullUpdateAt(table: SlotSource, slot: number): boolean {
+    const o = this.replyCount * STATE_RECORD_SIZE;
+    if (!table.wireRecordAt(slot, this.replyBytes, o, this.replyView)) return false;
+    if (this.replyBytes[o + STATE_OFFSETS.syncFlags] & SYNC_FLAG_NOSYNC) return false;
+    this.replyBytes[o + STATE_OFFSETS.updates] = 0;
+    if (++this.replyCount >= this.maxRecords) this.flushFullUpdates();
+    return true;
   }
 
   /** Sends queued full updates and update requests now. */
@@ -192,7 +254,7 @@ export class PfsyncSender {
   }
 
   get pending(): number {
-    return this.local.reduce((n, q) => n + q.records.length, 0) + this.replies.length +
+    return this.local.reduce((n, q) => n + q.records.length, 0) + this.replyCount +
       this.requests.length;
   }
 
@@ -221,10 +283,11 @@ export class PfsyncSender {
     };
   }
 
-  private append(q: number, key: string, record: LocalRecord, now: number): void {
+  private append(q: number, record: LocalRecord, now: number): void {
     const queue = this.local[q];
-    if (queue.records.length === 0) queue.deadline = now + this.intervalMs;
-    queue.index.set(key, queue.records.length);
+    if (queue.records.length === 0) {
+      queue.deadline = now + (q === 0 ? this.insertDelayMs : this.intervalMs);
+    }
     queue.records.push(record);
     if (queue.records.length >= this.maxRecords) this.flushQueue(q);
   }
@@ -236,15 +299,15 @@ export class PfsyncSender {
       if (queue.records.length === 0) continue;
       this.emit({ action: queue.action, records: queue.records } as PfsyncMessage);
       queue.records = [];
-      queue.index = new Map();
       queue.deadline = undefined;
     }
   }
 
   private flushFullUpdates(): void {
-    if (this.replies.length === 0) return;
-    this.emit({ action: H.PFSYNC_ACT_UPD, records: this.replies });
-    this.replies = [];
+    if (this.replyCount === 0) return;
+    const body = this.replyBytes.subarray(0, this.replyCount * STATE_RECORD_SIZE);
+    this.replyCount = 0;
+    this.emit({ action: H.PFSYNC_ACT_UPD, records: [] }, undefined, body);
   }
 
   private flushRequests(): void {
@@ -254,10 +317,23 @@ export class PfsyncSender {
     this.requestTo = undefined;
   }
 
-  private emit(message: PfsyncMessage, to?: string): void {
-    const records = message.records.length;
-    const bytes = encodeFrame(message, this.auth ? AUTH_TRAILER_SIZE : 0);
+  /** `body`: the records of a full-state action, already encoded (replaces message.records). */
+  private emit(message: PfsyncMessage, to?: string, body?: Uint8Array): void {
+    const records = body ? body.length / STATE_RECORD_SIZE : message.records.length;
+    // Unicast (a UREQ to one peer) goes without: the others would see a gap.
+    const seq = to === undefined ? this.sequence : undefined;
+    const room = this.auth ? AUTH_TRAILER_SIZE : seq ? SEQ_TRAILER_SIZE : 0;
+    const bytes = body
+      ? encodeEncodedFrame(message.action, body, room)
+      : encodeFrame(message, room);
     if (this.auth) this.auth.seal(bytes, frameLength(message.action, records));
+    else if (seq) {
+      encodeSeqTrailer(
+        { senderId: seq.senderId, sequence: seq.counter.next() },
+        bytes,
+        frameLength(message.action, records),
+      );
+    }
     this.outbox.push(
       to === undefined ? { bytes, action: message.action, records } : {
         bytes,
@@ -267,4 +343,32 @@ export class PfsyncSender {
       },
     );
   }
+}
+
+/**
+ * Position of the record of `key`'s state in `queue`, or -1. A queue never
+ * holds more than one packet's records (it flushes when full, at most 9
+ * under the 2048-byte rule), so a scan beats keeping a map of key strings.
+ */
+function indexOf(queue: Queue, key: StateKey): number {
+  const records = queue.records;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    if (r.id === key.id && r.creatorId === key.creatorId) return i;
+  }
+  return -1;
+}
+
+/** What fullUpdateAt() reads states from (a StateTable). */
+export interface SlotSource {
+  wireRecordAt(slot: number, out: Uint8Array, offset: number, view: DataView): boolean;
+}
+
+/** A frame of `action` whose records are already encoded in `body`. */
+function encodeEncodedFrame(action: number, body: Uint8Array, trailerRoom: number): Uint8Array {
+  const out = new Uint8Array(H.PFSYNC_HDRLEN + body.length + trailerRoom);
+  const count = body.length / STATE_RECORD_SIZE;
+  H.encodeHeader({ version: H.PFSYNC_VERSION, af: 0, action, count }, out);
+  out.set(body, H.PFSYNC_HDRLEN);
+  return out;
 }

@@ -1,6 +1,7 @@
 /**
  * struct pfsyncstats as of FreeBSD 6.x / OpenBSD 3.7 (spec pfsync.md §11),
- * plus its `netstat -s -p pfsync` rendering. Counter names are the ones
+ * then two of our own (sequence trailer and stale purge, beyond the BSDs),
+ * plus the `netstat -s -p pfsync` rendering. Counter names are the ones
  * DecodeError reasons use, so the receive loop can count by name.
  */
 
@@ -21,6 +22,10 @@ export const PFSYNC_COUNTERS = [
   "opackets6",
   "onomem",
   "oerrors",
+  /** Packets a peer's sequence trailer shows we never received. */
+  "seqgaps",
+  /** Peer-learned states deleted at the end of a bulk update because the responder lacked them. */
+  "bulkpurged",
 ] as const;
 
 export type PfsyncCounter = typeof PFSYNC_COUNTERS[number];
@@ -52,6 +57,8 @@ const LINES: readonly (readonly [PfsyncCounter, string, string, number])[] = [
   ["opackets6", "packet sent (IPv6)", "packets sent (IPv6)", 1],
   ["onomem", "send failed due to mbuf memory error", "send failed due to mbuf memory error", 2],
   ["oerrors", "send error", "send errors", 2],
+  ["seqgaps", "packet lost (sequence gap)", "packets lost (sequence gaps)", 1],
+  ["bulkpurged", "stale state purged by bulk update", "stale states purged by bulk update", 1],
 ];
 
 /** The `netstat -s -p pfsync` block: "pfsync:" then one tab-indented line a counter. */

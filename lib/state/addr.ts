@@ -149,10 +149,13 @@ export function readPfAddr(bytes: Uint8Array, offset: number, af: number): strin
   return formatIPv6(bytes, offset);
 }
 
+/** Scratch for the is…Text() checks (parsed and thrown away; imports call them per line). */
+const checkScratch = new Uint8Array(16);
+
 export function isAddressText(text: string): boolean {
-  return writePfAddr(text, new Uint8Array(16), 0);
+  return writePfAddr(text, checkScratch, 0);
 }
 
 export function isIPv4Text(text: string): boolean {
-  return writeIPv4(text, new Uint8Array(4), 0);
+  return writeIPv4(text, checkScratch, 0);
 }

@@ -17,6 +17,9 @@ export {
   type StateProvider,
 } from "./provider.ts";
 export {
+  GENERATE_BATCH,
+  type GenerateOptions,
+  type GenerateResult,
   type ImportResult,
   MemoryProvider,
   type MemoryProviderOptions,
@@ -39,4 +42,9 @@ export {
   formatStates,
   formatStateVerbose,
 } from "./format.ts";
-export { establishedPeer, establishedTcpState, type SyntheticTcpState } from "./synthetic.ts";
+export {
+  establishedPeer,
+  establishedTcpState,
+  generatedState,
+  type SyntheticTcpState,
+} from "./synthetic.ts";

@@ -1,8 +1,9 @@
 /**
  * Compact storage for the state table: each state's 224-byte record lives in
  * a chunk of 16384 records (3.5 MiB, allocated on demand, never copied on
- * growth), and per-slot metadata sits in parallel typed arrays — 11 bytes a
- * state: created (u32 s), last activity (u32 s), origin (u16), in use (u8).
+ * growth), and per-slot metadata sits in parallel typed arrays — 13 bytes a
+ * state: created (u32 s), last activity (u32 s), origin (u16), refresh mark
+ * (u16, the table's epoch when the state was last written), in use (u8).
  * Freed slots are reused before the high-water mark moves.
  */
 import { STATE_RECORD_SIZE } from "./record.ts";
@@ -24,6 +25,8 @@ export class RecordSlab {
   lastActive: Uint32Array;
   /** 0 = local, n = the table's n-th peer. */
   origins: Uint16Array;
+  /** The table epoch of the last write (bulk-update stale purge). */
+  marks: Uint16Array;
   inUse: Uint8Array;
   /** Slots below this have been handed out at least once. */
   highWater = 0;
@@ -32,11 +35,12 @@ export class RecordSlab {
     this.created = new Uint32Array(capacity);
     this.lastActive = new Uint32Array(capacity);
     this.origins = new Uint16Array(capacity);
+    this.marks = new Uint16Array(capacity);
     this.inUse = new Uint8Array(capacity);
   }
 
   get byteLength(): number {
-    return this.chunks.length * CHUNK_RECORDS * STATE_RECORD_SIZE + this.created.length * 11;
+    return this.chunks.length * CHUNK_RECORDS * STATE_RECORD_SIZE + this.created.length * 13;
   }
 
   chunkOf(slot: number): Uint8Array {
@@ -77,6 +81,12 @@ export class RecordSlab {
     return -1;
   }
 
+  /** Calls `visit` for every used slot, in slot order. */
+  forEachUsed(visit: (slot: number) => void): void {
+    const inUse = this.inUse;
+    for (let slot = 0; slot < this.highWater; slot++) if (inUse[slot]) visit(slot);
+  }
+
   isUsed(slot: number): boolean {
     return slot >= 0 && slot < this.highWater && this.inUse[slot] === 1;
   }
@@ -89,6 +99,7 @@ export class RecordSlab {
     this.created = grow(this.created, new Uint32Array(capacity));
     this.lastActive = grow(this.lastActive, new Uint32Array(capacity));
     this.origins = grow(this.origins, new Uint16Array(capacity));
+    this.marks = grow(this.marks, new Uint16Array(capacity));
     this.inUse = grow(this.inUse, new Uint8Array(capacity));
   }
 }

@@ -62,3 +62,29 @@ export function establishedTcpState(spec: SyntheticTcpState): State {
     updates: 0,
   };
 }
+
+/** Ext (server) addresses of generated states: one per seed, so each seed adds new flows. */
+const GENERATED_EXT_NET = "198.51.100.";
+
+/**
+ * State `k` of a generator run with `seed` (`pfsyncd states generate`): an
+ * established TCP flow 10.a.b.c:port → 198.51.100.(seed % 254 + 1):443 whose
+ * lan address and port spell `k` (distinct for 16,777,216 × 64,000 states),
+ * with sequence numbers derived from (seed, k). The same (k, seed) always
+ * gives the same flow and peers; the id is the caller's.
+ */
+export function generatedState(k: number, seed: number, id: bigint, creatorId: number): State {
+  const mix = Math.imul((k ^ Math.imul(seed, 0x9e3779b1)) >>> 0, 0x85ebca6b) >>> 0;
+  const other = (mix ^ 0x5bd1e995) >>> 0;
+  return establishedTcpState({
+    id,
+    creatorId,
+    lan: {
+      addr: `10.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}`,
+      port: 1024 + Math.floor(k / 0x1000000) % 64000,
+    },
+    ext: { addr: `${GENERATED_EXT_NET}${(seed >>> 0) % 254 + 1}`, port: 443 },
+    src: establishedPeer(mix, (mix + 65535) >>> 0, 7),
+    dst: establishedPeer(other, (other + 65535) >>> 0, 7),
+  });
+}

@@ -56,6 +56,9 @@ export class StateTable {
   private readonly clock: () => number;
   private readonly slab: RecordSlab;
   private purgeCursor = 0;
+  /** Current refresh epoch (1–0xffff) and how often it wrapped; see beginEpoch(). */
+  private epoch = 1;
+  private epochGeneration = 0;
   private readonly idIndex: SlotIndex;
   private readonly flowIndex: SlotIndex;
   private readonly peers: string[] = [];
@@ -85,8 +88,10 @@ export class StateTable {
     this.clock = options.now ?? Date.now;
     const capacity = Math.max(16, options.initialCapacity ?? 1024);
     this.slab = new RecordSlab(capacity);
-    this.idIndex = new SlotIndex(capacity);
-    this.flowIndex = new SlotIndex(capacity);
+    // Both indexes hold every used slot, so a rebuild walks the slab in order.
+    const liveSlots = (visit: (slot: number) => void) => this.slab.forEachUsed(visit);
+    this.idIndex = new SlotIndex(capacity, liveSlots);
+    this.flowIndex = new SlotIndex(capacity, liveSlots);
   }
 
   get size(): number {
@@ -159,25 +164,42 @@ export class StateTable {
     } else {
       encodeStateRecord(state, this.scratch, 0, this.scratchView);
     }
+    return this.commitScratch(origin, state, state.creation, state.expire);
+  }
+
+  /**
+   * Adds a state given as its 224-byte wire record, stored as it is (the
+   * caller clears what it must not import: counters, flags) — no State
+   * object is built unless a listener reads the event's `state`. False when
+   * its key or flow already exists.
+   */
+  insertRecord(record: Uint8Array, origin: Origin): boolean {
+    if (record.length !== STATE_RECORD_SIZE) {
+      throw new RangeError(
+        `a pfsync_state record has ${STATE_RECORD_SIZE} bytes, not ${record.length}`,
+      );
+    }
+    this.scratch.set(record);
+    const v = this.scratchView;
+    return this.commitScratch(
+      origin,
+      undefined,
+      v.getUint32(OFF.creation),
+      v.getUint32(OFF.expire),
+    );
+  }
+
+  /** Stores the record in `scratch` unless its key or flow is taken; emits the insert. */
+  private commitScratch(
+    origin: Origin,
+    state: State | undefined,
+    creation: number,
+    expire: number,
+  ): boolean {
     // Key check from the encoded bytes: no bigint arithmetic on the hot path.
-    if (
-      this.idIndex.find(
-        idHash(this.scratchView, 0),
-        this.scratchIdMatches,
-      ) >= 0
-    ) {
-      return false;
-    }
+    if (this.idIndex.find(idHash(this.scratchView, 0), this.scratchIdMatches) >= 0) return false;
     const flow = flowHash(this.scratchView, 0);
-    if (
-      this.flowIndex.find(
-        flow,
-        this.scratchFlowMatches,
-      ) >=
-        0
-    ) {
-      return false;
-    }
+    if (this.flowIndex.find(flow, this.scratchFlowMatches) >= 0) return false;
     const slot = this.slab.allocate();
     const chunk = this.slab.chunkOf(slot);
     const offset = offsetOf(slot);
@@ -187,13 +209,22 @@ export class StateTable {
     view.setUint32(offset + OFF.expire, 0);
     chunk[offset + OFF.updates] = 0;
     const now = this.nowSeconds();
-    this.slab.created[slot] = Math.max(0, now - state.creation);
-    this.slab.lastActive[slot] = now + state.expire;
+    this.slab.created[slot] = Math.max(0, now - creation);
+    this.slab.lastActive[slot] = now + expire;
     this.slab.origins[slot] = this.originCode(origin);
+    this.slab.marks[slot] = this.epoch;
     this.idIndex.add(idHash(view, offset), slot, this.idHashOfSlot);
     this.flowIndex.add(flow, slot, this.flowHashOfSlot);
-    this.emit({ type: "insert", state, origin });
+    if (this.listeners.size === 0) return true;
+    // Without a State (a record from the wire), one is built only if a listener asks:
+    // most skip peer-origin events unread.
+    this.emit(state ? { type: "insert", state, origin } : new LazyInsert(this, slot, origin));
     return true;
+  }
+
+  /** @internal The State in `slot` now (LazyInsert's getter). */
+  stateOfSlot(slot: number): State {
+    return this.materialise(slot);
   }
 
   /** Applies pf's in-place update (peers, timeout, last activity, counters). */
@@ -216,6 +247,7 @@ export class StateTable {
     }
     this.slab.lastActive[slot] = this.nowSeconds() + (patch.expire ?? 0);
     this.slab.origins[slot] = this.originCode(origin);
+    this.slab.marks[slot] = this.epoch;
     const state = this.materialise(slot);
     this.emit({ type: "update", state, origin });
     return state;
@@ -247,6 +279,7 @@ export class StateTable {
     this.slab.created[slot] = Math.max(0, now - state.creation);
     this.slab.lastActive[slot] = now + state.expire;
     this.slab.origins[slot] = this.originCode(origin);
+    this.slab.marks[slot] = this.epoch;
     this.emit({ type: "update", state, origin });
     return true;
   }
@@ -300,6 +333,58 @@ export class StateTable {
     return removed;
   }
 
+  /**
+   * Opens a new refresh epoch and returns its token. Every later insert,
+   * patch, replace or touch marks the state with it; purgeUnrefreshed(token)
+   * then finds the peer-learned states nothing has refreshed since. Marks are
+   * u16: when the epoch wraps every mark is reset and older tokens stop
+   * purging anything (a missed purge is harmless, a wrong one is not).
+   */
+  beginEpoch(): number {
+    if (this.epoch === 0xffff) {
+      this.slab.marks.fill(0);
+      this.epoch = 1;
+      this.epochGeneration++;
+    } else {
+      this.epoch++;
+    }
+    return this.epochGeneration * 0x10000 + this.epoch;
+  }
+
+  /** Marks a known state as refreshed (the network named it) without changing it; false if unknown. */
+  touch(key: StateKey): boolean {
+    const slot = this.slotOf(key);
+    if (slot < 0) return false;
+    this.slab.marks[slot] = this.epoch;
+    return true;
+  }
+
+  /**
+   * Deletes every state learned from a peer (origin not local) that was not
+   * refreshed since the epoch `token` opened and, when `creatorId` is given,
+   * carries that creator id (the responder's own states: only it can say
+   * they are gone). Each goes through the normal delete path, tagged with
+   * `origin`, so listeners see a peer delete and never announce it. Returns
+   * the count.
+   */
+  purgeUnrefreshed(token: number, origin: Origin, creatorId?: number): number {
+    if (Math.floor(token / 0x10000) !== this.epochGeneration) return 0;
+    const since = token % 0x10000;
+    const only = creatorId === undefined ? -1 : creatorId >>> 0;
+    const { inUse, origins, marks } = this.slab;
+    let removed = 0;
+    for (let slot = 0; slot < this.slab.highWater; slot++) {
+      if (!inUse[slot] || origins[slot] === 0 || marks[slot] >= since) continue;
+      const o = offsetOf(slot);
+      if (only >= 0 && this.slab.viewOf(slot).getUint32(o + OFF.creatorId) !== only) continue;
+      const state = this.materialise(slot);
+      this.release(slot);
+      this.emit({ type: "delete", state, origin });
+      removed++;
+    }
+    return removed;
+  }
+
   /** Every state; iteration order is slot order (stable between changes). */
   *states(): IterableIterator<State> {
     for (let slot = 0; slot < this.slab.highWater; slot++) {
@@ -314,6 +399,21 @@ export class StateTable {
 
   stateAt(slot: number): State | undefined {
     return this.slab.isUsed(slot) ? this.materialise(slot) : undefined;
+  }
+
+  /**
+   * Writes slot `slot`'s state as a wire record (creation and expire as
+   * materialised states have them, updates 0) at `offset` of `out`; false when
+   * the slot is free. The bulk walk sends states this way, without State objects.
+   */
+  wireRecordAt(slot: number, out: Uint8Array, offset: number, view: DataView): boolean {
+    if (!this.slab.isUsed(slot)) return false;
+    const o = offsetOf(slot);
+    out.set(this.slab.chunkOf(slot).subarray(o, o + STATE_RECORD_SIZE), offset);
+    const now = this.nowSeconds();
+    view.setUint32(offset + OFF.creation, Math.max(0, now - this.slab.created[slot]));
+    view.setUint32(offset + OFF.expire, Math.max(0, this.slab.lastActive[slot] - now));
+    return true;
   }
 
   /** The raw stored record (creation/expire/updates zero) — for zero-copy senders. */
@@ -378,5 +478,27 @@ export class StateTable {
 
   private emit(event: TableEvent): void {
     for (const listener of this.listeners) listener(event);
+  }
+}
+
+/**
+ * An insert event whose State is built on first read (once): read it while
+ * the listener runs — later the slot may hold another state.
+ */
+class LazyInsert {
+  readonly type = "insert";
+  readonly origin: Origin;
+  readonly #table: StateTable;
+  readonly #slot: number;
+  #state: State | undefined;
+
+  constructor(table: StateTable, slot: number, origin: Origin) {
+    this.#table = table;
+    this.#slot = slot;
+    this.origin = origin;
+  }
+
+  get state(): State {
+    return this.#state ??= this.#table.stateOfSlot(this.#slot);
   }
 }

@@ -171,6 +171,7 @@ export function protoNumber(name: string | number): number | undefined {
   if (typeof name === "number") {
     return Number.isInteger(name) && name >= 0 && name < 256 ? name : undefined;
   }
+  if (name === "tcp") return 6; // what nearly every imported line says
   const lower = name.toLowerCase();
   if (lower === "icmp6" || lower === "icmpv6") return 58;
   for (const [num, text] of Object.entries(PROTO_NAMES)) if (text === lower) return Number(num);

@@ -32,6 +32,13 @@ function symbolTable(errnoSymbol: string) {
     },
     // ssize_t recvmsg(int fd, struct msghdr *msg, int flags);
     recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+    // int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct timespec *t);
+    // (Linux; optional: NetlinkSocket falls back to recvfrom without it)
+    recvmmsg: {
+      parameters: ["i32", "buffer", "u32", "i32", "buffer"],
+      result: "i32",
+      optional: true,
+    },
     // ssize_t read(int fd, void *buf, size_t count);
     read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
     // ssize_t write(int fd, const void *buf, size_t count);

@@ -223,14 +223,28 @@ export class RawIPv4Socket extends RawSocket {
    * for an IP header that does not decode (count it and go on).
    */
   receive(): ReceivedIPv4Packet | undefined {
+    return this.#next(true);
+  }
+
+  /**
+   * receive() without copying the datagram: the packet's bytes are views into
+   * the socket's receive buffer and valid only until the next receive on this
+   * socket — for a consumer that is done with each packet before the next
+   * (the pfsync drain; a copy a packet was most of its garbage).
+   */
+  receiveTransient(): ReceivedIPv4Packet | undefined {
+    return this.#next(false);
+  }
+
+  #next(copy: boolean): ReceivedIPv4Packet | undefined {
     this.ensureOpen("receive");
     for (;;) {
       const message = this.receiver.receive(this.fd, this.receiveLabel);
       if (!message) return undefined;
       const ifindex = ipv4Ifindex(message.control);
       if (!this.wanted(ifindex)) continue;
-      // One copy of the datagram; header fields and payload are views into it.
-      const datagram = message.data.slice();
+      // At most one copy of the datagram; header fields and payload are views into it.
+      const datagram = copy ? message.data.slice() : message.data;
       const ipHeader = decodeIPv4Header(datagram, 0, { share: true });
       return {
         family: 4,

@@ -158,12 +158,16 @@ Deno.test("PfsyncEngine with auth: forged and replayed packets change nothing an
 
 Deno.test("PfsyncEngine.nextDeadline() reports the earliest pending work", () => {
   const seg = new Segment();
-  const a = seg.add("A", "10.0.0.1");
+  const a = seg.add("A", "10.0.0.1", { sequence: false });
   assertEquals(a.engine.nextDeadline(), undefined);
   a.engine.start();
   assertEquals(a.engine.nextDeadline(), seg.now + 5_000);
   a.table.insert(makeState(), "local");
   assertEquals(a.engine.nextDeadline(), seg.now + 1_000);
+  // With sequence trailers the request is followed by a beacon 1 s later.
+  const b = seg.add("B", "10.0.0.2", { heal: { beaconMs: 700 } });
+  b.engine.start();
+  assertEquals(b.engine.nextDeadline(), seg.now + 700);
 });
 
 Deno.test("PfsyncEngine.receiveDatagram() takes TTL and source from the IP header", () => {

@@ -8,7 +8,9 @@ export interface SimNode {
   readonly table: StateTable;
   readonly engine: PfsyncEngine;
   readonly holds: boolean[];
+  /** Packets sent, idle-link beacons (empty UPD_C) not included. */
   sent: number;
+  beacons: number;
   up: boolean;
 }
 
@@ -22,12 +24,13 @@ export class Segment {
   add(name: string, address: string, config: Partial<PfsyncEngineConfig> = {}): SimNode {
     const table = new StateTable({ now: () => this.now });
     const holds: boolean[] = [];
-    const node = { name, address, table, holds, sent: 0, up: true } as SimNode & {
+    const node = { name, address, table, holds, sent: 0, beacons: 0, up: true } as SimNode & {
       engine: PfsyncEngine;
     };
     node.engine = new PfsyncEngine(table, {
       send: (bytes, to) => {
-        node.sent++;
+        if (isBeacon(bytes)) node.beacons++;
+        else node.sent++;
         this.wire.push({ from: node, to, bytes });
       },
       now: () => this.now,
@@ -75,4 +78,9 @@ export class Segment {
 export function tableSummary(table: StateTable): string[] {
   return [...table.states()].map((s) => `${s.id}/${s.creatorId}/${s.src.seqlo}/${s.timeout}`)
     .sort();
+}
+
+/** An empty UPD_C: the engine's idle-link beacon. */
+export function isBeacon(bytes: Uint8Array): boolean {
+  return bytes[2] === 4 && bytes[3] === 0;
 }

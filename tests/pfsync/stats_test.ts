@@ -2,9 +2,10 @@
 import { assertEquals } from "../helpers/assert.ts";
 import { formatPfsyncStats, newPfsyncStats, PFSYNC_COUNTERS } from "../../lib/pfsync/mod.ts";
 
-Deno.test("newPfsyncStats() has the 16 counters of FreeBSD 6.x in struct order", () => {
+Deno.test("newPfsyncStats() has the 16 counters of FreeBSD 6.x in struct order, then ours", () => {
   assertEquals(Object.keys(newPfsyncStats()), [...PFSYNC_COUNTERS]);
-  assertEquals(PFSYNC_COUNTERS.length, 16);
+  assertEquals(PFSYNC_COUNTERS.length, 18);
+  assertEquals(PFSYNC_COUNTERS.slice(16), ["seqgaps", "bulkpurged"]);
 });
 
 Deno.test("formatPfsyncStats() renders netstat -s -p pfsync", () => {
@@ -16,10 +17,17 @@ Deno.test("formatPfsyncStats() renders netstat -s -p pfsync", () => {
   const text = formatPfsyncStats(stats);
   const lines = text.split("\n");
   assertEquals(lines[0], "pfsync:");
-  assertEquals(lines.length, 17);
+  assertEquals(lines.length, 19);
   assertEquals(lines[1], "\t12 packets received (IPv4)");
   assertEquals(lines[4], "\t\t1 packet discarded for bad ttl");
   assertEquals(lines.includes("\t\t2 stale states"), true);
   assertEquals(lines.includes("\t5 packets sent (IPv4)"), true);
   assertEquals(lines.includes("\t\t0 packets discarded for bad HMAC"), true);
+  stats.seqgaps = 1;
+  stats.bulkpurged = 3;
+  const ours = formatPfsyncStats(stats).split("\n").slice(-2);
+  assertEquals(ours, [
+    "\t1 packet lost (sequence gap)",
+    "\t3 stale states purged by bulk update",
+  ]);
 });

@@ -30,6 +30,7 @@ import {
 import { NLM_F_ACK } from "../../netlink/nlmsg.ts";
 import type { State } from "../types.ts";
 import type { RequestChannel } from "./channel.ts";
+import { encodeStateCreate, FAST_CREATE_MAX_BYTES } from "./lx1_fast.ts";
 import { stateCtKey, stateToCt, type ToCtOptions } from "./mapping.ts";
 
 export type ApplyOutcome = "created" | "updated" | "recreated" | "deleted" | "absent" | "failed";
@@ -66,6 +67,15 @@ function flowText(entry: CtEntry): string {
     `${formatAddress(o.dst)}${port(o.dstPort)}${zone}`;
 }
 
+/** One shared, frozen result per successful outcome: a bulk update makes 100,000s. */
+const DONE: Record<Exclude<ApplyOutcome, "failed">, ApplyResult> = {
+  created: Object.freeze({ outcome: "created" }),
+  updated: Object.freeze({ outcome: "updated" }),
+  recreated: Object.freeze({ outcome: "recreated" }),
+  deleted: Object.freeze({ outcome: "deleted" }),
+  absent: Object.freeze({ outcome: "absent" }),
+};
+
 export class CtApplier {
   readonly channel: RequestChannel;
   readonly options: ToCtOptions;
@@ -77,6 +87,9 @@ export class CtApplier {
     absent: 0,
     failed: 0,
   };
+
+  /** The datagram upsertMany writes its creates into, reused. */
+  #batch = new Uint8Array(32 * 1024);
 
   constructor(channel: RequestChannel, options: ToCtOptions = {}) {
     this.channel = channel;
@@ -110,7 +123,7 @@ export class CtApplier {
 
   #done(outcome: Exclude<ApplyOutcome, "failed">): ApplyResult {
     this.counters[outcome]++;
-    return { outcome };
+    return DONE[outcome];
   }
 
   /** Insert or update a peer state; `exists` = we injected this flow before. */
@@ -145,25 +158,48 @@ export class CtApplier {
    * update, an unknown helper to a create without it. Results in order.
    */
   upsertMany(states: readonly State[]): ApplyResult[] {
-    const entries = states.map((s) => stateToCt(s, this.options));
+    if (states.length === 0) return [];
     const seqs: number[] = [];
-    const parts: Uint8Array[] = [];
-    for (let i = 0; i < entries.length; i++) {
+    let at = 0;
+    for (let i = 0; i < states.length; i++) {
       const seq = this.channel.nextSeq();
-      const flags = i === entries.length - 1 ? CT_FLAGS_CREATE : CT_FLAGS_CREATE & ~NLM_F_ACK;
+      const flags = i === states.length - 1 ? CT_FLAGS_CREATE : CT_FLAGS_CREATE & ~NLM_F_ACK;
       seqs.push(seq);
-      parts.push(ctCreateRequest(entries[i], seq, flags));
-    }
-    const errors = entries.length > 0 ? this.channel.batch(parts, seqs) : new Map();
-    return entries.map((entry, i) => {
-      const errno = errors.get(seqs[i]);
-      if (errno === undefined) return this.#done("created");
-      if (errno === CT_ERRNO.EEXIST) return this.#upsert(entry, true);
-      if (errno === CT_ERRNO.EOPNOTSUPP && entry.help) {
-        return this.#upsert({ ...entry, help: undefined }, false);
+      if (this.#batch.length - at < FAST_CREATE_MAX_BYTES) this.#grow(at);
+      // Written in place (lx1_fast.ts); NAT and helper states take the general encoder.
+      let end = encodeStateCreate(states[i], this.options, this.#batch, at, seq, flags);
+      if (end < 0) {
+        const bytes = ctCreateRequest(stateToCt(states[i], this.options), seq, flags);
+        if (this.#batch.length - at < bytes.length + 4) this.#grow(at, bytes.length);
+        this.#batch.set(bytes, at);
+        end = at + bytes.length;
       }
-      return this.#fail("create", entry, errno);
-    });
+      at = (end + 3) & ~3;
+    }
+    const errors = this.channel.sendBatch(this.#batch.subarray(0, at), seqs);
+    const results: ApplyResult[] = [];
+    for (let i = 0; i < states.length; i++) {
+      const errno = errors.get(seqs[i]);
+      if (errno === undefined) {
+        results.push(this.#done("created"));
+        continue;
+      }
+      const entry = stateToCt(states[i], this.options);
+      if (errno === CT_ERRNO.EEXIST) results.push(this.#upsert(entry, true));
+      else if (errno === CT_ERRNO.EOPNOTSUPP && entry.help) {
+        results.push(this.#upsert({ ...entry, help: undefined }, false));
+      } else results.push(this.#fail("create", entry, errno));
+    }
+    return results;
+  }
+
+  /** A bigger batch buffer, keeping the `used` bytes already written. */
+  #grow(used: number, extra = 0): void {
+    const grown = new Uint8Array(
+      Math.max(this.#batch.length * 2, used + extra + FAST_CREATE_MAX_BYTES),
+    );
+    grown.set(this.#batch.subarray(0, used));
+    this.#batch = grown;
   }
 
   /** Delete a peer state's entry; a missing entry is fine (it expired or was never created). */

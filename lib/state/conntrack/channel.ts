@@ -10,7 +10,8 @@
  */
 import { DecodeError } from "../../bytes/errors.ts";
 import type { CtMessage } from "../../netlink/ct_types.ts";
-import { ctDumpRequest, decodeCtNlMessage } from "../../netlink/ctnetlink.ts";
+import { ctDumpRequest } from "../../netlink/ctnetlink.ts";
+import { decodeCtNlMessageFast } from "../../netlink/ctnetlink_fast.ts";
 import {
   classifyNlMessage,
   type NlMessage,
@@ -25,6 +26,8 @@ export interface NetlinkPort {
   /** One datagram or undefined when none is queued; throws (code "ENOBUFS") after an overrun. */
   receive(): Uint8Array | undefined;
   setReceiveBuffer?(bytes: number): number;
+  /** SO_ATTACH_FILTER with a classic BPF program (NetlinkSocket.attachFilter). */
+  attachFilter?(program: Uint8Array): void;
   close(): void;
 }
 
@@ -104,7 +107,8 @@ export class RequestChannel {
   request(bytes: Uint8Array, seq: number, onData?: (msg: CtMessage) => void): number {
     this.port.send(bytes);
     for (;;) {
-      for (const message of this.#messages(this.#next())) {
+      const datagram = this.#next();
+      for (const message of this.#messages(datagram)) {
         if (message.header.seq !== seq) continue; // a late reply to an abandoned request
         const reply = this.#classify(message);
         if (!reply) continue;
@@ -112,7 +116,7 @@ export class RequestChannel {
         if (reply.kind === "error") return reply.errno;
         if (reply.kind === "data" && onData) {
           try {
-            onData(decodeCtNlMessage(message));
+            onData(decodeCtNlMessageFast(message, datagram));
           } catch (error) {
             if (!(error instanceof DecodeError)) throw error;
             this.malformed++;
@@ -139,6 +143,15 @@ export class RequestChannel {
       datagram.set(part, at);
       at += (part.length + 3) & ~3;
     }
+    return this.sendBatch(datagram, seqs);
+  }
+
+  /**
+   * `batch` for requests already laid out in one datagram (each message
+   * 4-byte aligned, only the last asking for an ACK), e.g. written in place
+   * by the apply path.
+   */
+  sendBatch(datagram: Uint8Array, seqs: readonly number[]): Map<number, number> {
     const wanted = new Set(seqs);
     const last = seqs[seqs.length - 1];
     const errors = new Map<number, number>();
@@ -160,22 +173,44 @@ export class RequestChannel {
    * Returns 0 or the errno of NLMSG_DONE / NLMSG_ERROR.
    */
   dump(onEntry: (msg: CtMessage) => void, family = 0): number {
+    return this.dumpPart(this.beginDump(family), onEntry, Infinity)!;
+  }
+
+  /** Sends a dump request; read the reply with `dumpPart`. Returns its sequence number. */
+  beginDump(family = 0): number {
     const seq = this.nextSeq();
     this.port.send(ctDumpRequest(seq, family));
-    for (;;) {
-      for (const message of this.#messages(this.#next())) {
+    return seq;
+  }
+
+  /**
+   * Reads at most `datagrams` datagrams of the dump `seq` (the kernel builds
+   * each part as the previous one is read, so a dump can be taken in slices
+   * between other work). Returns undefined while parts remain, then 0 or the
+   * errno of NLMSG_DONE / NLMSG_ERROR.
+   */
+  dumpPart(
+    seq: number,
+    onEntry: (msg: CtMessage) => void,
+    datagrams: number,
+  ): number | undefined {
+    for (let read = 0; read < datagrams; read++) {
+      const datagram = this.#next();
+      const view = new DataView(datagram.buffer, datagram.byteOffset, datagram.byteLength);
+      for (const message of this.#messages(datagram)) {
         if (message.header.seq !== seq) continue;
         const reply = this.#classify(message);
         if (!reply) continue;
         if (reply.kind === "done" || reply.kind === "error") return reply.errno;
         if (reply.kind !== "data") continue;
         try {
-          onEntry(decodeCtNlMessage(message));
+          onEntry(decodeCtNlMessageFast(message, datagram, view));
         } catch (error) {
           if (!(error instanceof DecodeError)) throw error;
           this.malformed++;
         }
       }
     }
+    return undefined;
   }
 }

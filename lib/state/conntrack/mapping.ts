@@ -85,6 +85,8 @@ export interface ToStateContext {
   readonly epoch: number;
   /** Age of the entry in seconds (from CTA_TIMESTAMP or first sight); 0 if unknown. */
   readonly ageSeconds?: number;
+  /** The pfsync id to give the State (default: `epoch << 32 | CTA_ID`). */
+  readonly id?: bigint;
 }
 
 export interface ToCtOptions {
@@ -124,11 +126,18 @@ function host(addr: Uint8Array, port: number, pad0 = 0): StateHost {
 }
 
 function peer(state: number, wscale: number, pad: readonly number[]): StatePeer {
-  const base = { seqlo: 0, seqhi: 0, seqdiff: 0, maxWin: 0, mss: 0, state, wscale };
-  return pad.some((b) => b !== 0) ? { ...base, pad } : base;
+  let nonZero = false;
+  for (let i = 0; i < pad.length; i++) if (pad[i] !== 0) nonZero = true;
+  return nonZero
+    ? { seqlo: 0, seqhi: 0, seqdiff: 0, maxWin: 0, mss: 0, state, wscale, pad }
+    : { seqlo: 0, seqhi: 0, seqdiff: 0, maxWin: 0, mss: 0, state, wscale };
 }
 
-const low32 = (value: bigint | undefined): number => Number((value ?? 0n) & 0xffffffffn);
+const NO_PAD: readonly number[] = [];
+
+/** The low 32 bits of a counter (no bigint arithmetic when, as in events, there is none). */
+const low32 = (value: bigint | undefined): number =>
+  value === undefined ? 0 : Number(value & 0xffffffffn);
 
 /**
  * A conntrack entry (event or dump) → State. Entries need both tuples; the
@@ -180,17 +189,17 @@ export function ctToState(entry: CtEntry, ctx: ToStateContext): State {
     timeout = pf.timeout;
   } else {
     const icmp = isIcmp(orig.proto);
-    src = peer(PEER.SINGLE, 0, icmp ? [0, 0, orig.icmpType ?? 0, orig.icmpCode ?? 0, 0] : []);
+    src = peer(PEER.SINGLE, 0, icmp ? [0, 0, orig.icmpType ?? 0, orig.icmpCode ?? 0, 0] : NO_PAD);
     dst = peer(
       seenReply ? PEER.MULTIPLE : PEER.NO_TRAFFIC,
       0,
-      icmp ? [0, 0, reply.icmpType ?? 0, reply.icmpCode ?? 0, 0] : [],
+      icmp ? [0, 0, reply.icmpType ?? 0, reply.icmpCode ?? 0, 0] : NO_PAD,
     );
     timeout = pfTimeoutFor(orig.proto, seenReply);
   }
 
   return {
-    id: (BigInt(ctx.epoch >>> 0) << 32n) | BigInt((entry.id ?? 0) >>> 0),
+    id: ctx.id ?? (BigInt(ctx.epoch >>> 0) << 32n) | BigInt((entry.id ?? 0) >>> 0),
     creatorId: ctx.creatorId >>> 0,
     ifname: entry.help?.name.slice(0, 15) ?? "",
     lan,

@@ -16,37 +16,25 @@
  *   refreshes or the flow dies on failback. Local changes are reported under
  *   the peer's identity so both tables keep one state per flow.
  */
-import type { CtEntry, CtEventKind } from "../../netlink/ct_types.ts";
+import type { CtEntry, CtEventKind, CtTuple } from "../../netlink/ct_types.ts";
 
-import { ctTupleKey, parseCtTupleKey } from "../../netlink/ctnetlink.ts";
+import { ctFlowKey, parseCtFlowKey } from "../../netlink/ctnetlink_key.ts";
 import type { ProviderChange } from "../provider.ts";
 import type { State } from "../types.ts";
 import { type ConntrackFilter, filterEntry } from "./filters.ts";
-import { ctToState, mirrorTuple, stateCtKey } from "./mapping.ts";
+import { FlowStore } from "./flow_store.ts";
+import { stateFlowKey } from "./lx1_fast.ts";
+import { ctToState, mirrorTuple } from "./mapping.ts";
 import type { ConntrackStats } from "./stats.ts";
 
-/**
- * Per announced flow: timing and identity only (≈100 bytes with its key);
- * the tuple lives in the map key (parseCtTupleKey), so a delete can still be
- * built when the kernel no longer has the entry.
+/*
+ * Per announced flow (FlowStore columns): when first seen and last
+ * announced, the timeout announced, the identity, and signature() — what an
+ * UPDATE event can change, to find missed ones after an overrun. The tuple
+ * lives in the key (parseCtFlowKey), so a delete can still be built when the
+ * kernel no longer has the entry. Per learned flow: the identity it arrived
+ * under, and the timeout we gave the kernel and when.
  */
-interface Announced {
-  readonly firstSeen: number;
-  readonly at: number;
-  readonly timeout: number;
-  readonly id: bigint;
-  readonly creatorId: number;
-  /** What an UPDATE event can change (signature()), to find missed ones after an overrun. */
-  readonly sig: number;
-}
-
-/** A flow injected for a peer: its identity, and the timeout we gave the kernel and when. */
-interface Learned {
-  readonly id: bigint;
-  readonly creatorId: number;
-  readonly at: number;
-  readonly timeout: number;
-}
 
 export interface MirrorOptions {
   readonly creatorId: number;
@@ -58,7 +46,8 @@ export interface MirrorOptions {
   readonly refreshSlackSeconds: number;
 }
 
-const keyOf = (entry: CtEntry): string => ctTupleKey(entry.orig!, entry.zone ?? 0);
+/** Map key of an entry: the compact (original tuple, zone) key (ctnetlink_key.ts). */
+const keyOf = (entry: CtEntry): string => ctFlowKey(entry.orig!, entry.zone ?? 0);
 
 /**
  * A new flow's 64-bit pfsync id: CTA_ID in the low half (LX1 id[1], for logging) and, in the
@@ -73,6 +62,53 @@ export function flowId(key: string, epoch: number, ctaId: number): bigint {
   return (BigInt((h ^ epoch) >>> 0) << 32n) | BigInt(ctaId >>> 0);
 }
 
+const HEX = [..."0123456789abcdef"].map((c) => c.charCodeAt(0));
+const SLASH = 0x2f;
+const FNV_PRIME = 0x01000193;
+
+function fnvDecimal(h: number, value: number | undefined): number {
+  if (value === undefined) return h;
+  let divisor = 1;
+  while (divisor * 10 <= value) divisor *= 10;
+  for (; divisor >= 1; divisor /= 10) {
+    h = Math.imul(h ^ (0x30 + (Math.floor(value / divisor) % 10)), FNV_PRIME);
+  }
+  return h;
+}
+
+function fnvHex(h: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) {
+    h = Math.imul(h ^ HEX[bytes[i] >> 4], FNV_PRIME);
+    h = Math.imul(h ^ HEX[bytes[i] & 15], FNV_PRIME);
+  }
+  return h;
+}
+
+const idWords = new Uint32Array(2);
+const idValue = new BigUint64Array(idWords.buffer);
+const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * `flowId(ctTupleKey(orig, zone), epoch, ctaId)` without building the key
+ * text: the same FNV-1a over the same characters, streamed (one per new flow
+ * on the event path).
+ */
+export function flowIdOf(orig: CtTuple, zone: number, epoch: number, ctaId: number): bigint {
+  let h = 0x811c9dc5;
+  h = Math.imul(fnvDecimal(h, zone) ^ SLASH, FNV_PRIME);
+  h = Math.imul(fnvDecimal(h, orig.proto) ^ SLASH, FNV_PRIME);
+  h = Math.imul(fnvHex(h, orig.src) ^ SLASH, FNV_PRIME);
+  h = Math.imul(fnvHex(h, orig.dst) ^ SLASH, FNV_PRIME);
+  h = Math.imul(fnvDecimal(h, orig.srcPort) ^ SLASH, FNV_PRIME);
+  h = Math.imul(fnvDecimal(h, orig.dstPort) ^ SLASH, FNV_PRIME);
+  h = Math.imul(fnvDecimal(h, orig.icmpId) ^ SLASH, FNV_PRIME);
+  h = Math.imul(fnvDecimal(h, orig.icmpType) ^ SLASH, FNV_PRIME);
+  h = fnvDecimal(h, orig.icmpCode);
+  idWords[LITTLE ? 1 : 0] = (h ^ epoch) >>> 0;
+  idWords[LITTLE ? 0 : 1] = ctaId >>> 0;
+  return idValue[0];
+}
+
 /** TCP state, status bits and mark folded into one number (a changed one means an UPDATE). */
 function signature(entry: CtEntry): number {
   const base = ((entry.tcp?.state ?? 15) & 0xf) | (((entry.status ?? 0) & 0xffff) << 4);
@@ -82,8 +118,8 @@ function signature(entry: CtEntry): number {
 export class SyncMirror {
   readonly #options: MirrorOptions;
   readonly #stats: ConntrackStats;
-  readonly #announced = new Map<string, Announced>();
-  readonly #learned = new Map<string, Learned>();
+  readonly #announced = new FlowStore();
+  readonly #learned = new FlowStore();
 
   constructor(options: MirrorOptions, stats: ConntrackStats) {
     this.#options = options;
@@ -100,6 +136,16 @@ export class SyncMirror {
 
   /** Filter and map an entry; on "sync" record it as announced and return its State. */
   admit(entry: CtEntry): State | undefined {
+    if (!entry.orig) {
+      this.#stats.incomplete++;
+      return undefined;
+    }
+    const key = keyOf(entry);
+    return this.#admit(entry, key, this.#announced.slot(key));
+  }
+
+  /** `admit` for callers that have the key and the announced slot (-1: none) at hand. */
+  #admit(entry: CtEntry, key: string, previous: number): State | undefined {
     if (!entry.orig || !entry.reply) {
       this.#stats.incomplete++;
       return undefined;
@@ -110,30 +156,35 @@ export class SyncMirror {
       this.#stats.filteredBy[verdict] = (this.#stats.filteredBy[verdict] ?? 0) + 1;
       return undefined;
     }
-    const key = keyOf(entry);
+    const a = this.#announced;
     const now = this.#options.now();
-    const previous = this.#announced.get(key);
-    const firstSeen = previous?.firstSeen ?? now;
+    const firstSeen = previous >= 0 ? a.firstSeen[previous] : now;
     const start = entry.timestamp?.start;
     const ageSeconds = start !== undefined
       ? Math.max(0, now / 1000 - Number(start / 1_000_000n) / 1000)
       : (now - firstSeen) / 1000;
-    let state = ctToState(entry, {
-      creatorId: this.#options.creatorId,
-      epoch: this.#options.epoch,
-      ageSeconds,
-    });
-    const identity = this.#learned.get(key) ?? previous;
-    if (identity) state = { ...state, id: identity.id, creatorId: identity.creatorId };
-    else state = { ...state, id: flowId(key, this.#options.epoch, entry.id ?? 0) };
-    this.#announced.set(key, {
-      firstSeen,
-      at: now,
-      timeout: state.expire,
-      id: state.id,
-      creatorId: state.creatorId,
-      sig: signature(entry),
-    });
+    // Identity: a learned flow keeps the peer's, an announced one its own, a new one gets one.
+    const learned = this.#learned.size > 0 ? this.#learned.slot(key) : -1;
+    let id: bigint;
+    let creatorId: number;
+    if (learned >= 0) {
+      id = this.#learned.id[learned];
+      creatorId = this.#learned.creatorId[learned];
+    } else if (previous >= 0) {
+      id = a.id[previous];
+      creatorId = a.creatorId[previous];
+    } else {
+      id = flowIdOf(entry.orig, entry.zone ?? 0, this.#options.epoch, entry.id ?? 0);
+      creatorId = this.#options.creatorId;
+    }
+    const state = ctToState(entry, { creatorId, epoch: this.#options.epoch, ageSeconds, id });
+    const slot = previous >= 0 ? previous : a.add(key);
+    a.firstSeen[slot] = firstSeen;
+    a.at[slot] = now;
+    a.timeout[slot] = state.expire;
+    a.id[slot] = state.id;
+    a.creatorId[slot] = state.creatorId;
+    a.sig[slot] = signature(entry);
     return state;
   }
 
@@ -148,11 +199,11 @@ export class SyncMirror {
       this.#learned.delete(key);
       return this.#withdraw(key, entry);
     }
-    const known = this.#announced.has(key);
-    const state = this.admit(entry);
-    if (state) return { type: known ? "update" : "insert", state };
+    const previous = this.#announced.slot(key);
+    const state = this.#admit(entry, key, previous);
+    if (state) return { type: previous >= 0 ? "update" : "insert", state };
     // Known but filtered now (e.g. it left the synced TCP states): peers drop it too.
-    return known ? this.#withdraw(key, entry) : undefined;
+    return previous >= 0 ? this.#withdraw(key, entry) : undefined;
   }
 
   /**
@@ -161,20 +212,25 @@ export class SyncMirror {
    * rebuilt from the key (mirrored reply) serves when the kernel's is gone.
    */
   #withdraw(key: string, entry?: CtEntry): ProviderChange | undefined {
-    const announced = this.#announced.get(key);
-    if (!announced) return undefined;
-    this.#announced.delete(key);
+    const a = this.#announced;
+    const slot = a.slot(key);
+    if (slot < 0) return undefined;
+    const id = a.id[slot];
+    const creatorId = a.creatorId[slot];
+    const firstSeen = a.firstSeen[slot];
+    a.delete(key);
     let source = entry;
     if (!source?.reply) {
-      const { orig, zone } = parseCtTupleKey(key);
+      const { orig, zone } = parseCtFlowKey(key);
       source = { orig, reply: mirrorTuple(orig), zone: zone || undefined, timeout: 0 };
     }
     const state = ctToState(source, {
-      creatorId: announced.creatorId,
+      creatorId,
       epoch: this.#options.epoch,
-      ageSeconds: (this.#options.now() - announced.firstSeen) / 1000,
+      ageSeconds: (this.#options.now() - firstSeen) / 1000,
+      id,
     });
-    return { type: "delete", state: { ...state, id: announced.id } };
+    return { type: "delete", state };
   }
 
   /**
@@ -189,30 +245,38 @@ export class SyncMirror {
     if (!entry.orig) return undefined;
     const key = keyOf(entry);
     seen.add(key);
-    const previous = this.#announced.get(key);
-    const learned = previous ? undefined : this.#learned.get(key);
+    const previous = this.#announced.slot(key);
+    const learned = previous >= 0 ? -1 : this.#learned.slot(key);
     // A peer's flow is its state, not ours to announce (DESIGN rule 5) — unless traffic through
     // this node (we took over) refreshed it beyond what we injected: then the peer needs it back.
-    const reference = previous ?? learned;
-    if (reference) {
-      const expected = reference.timeout - (this.#options.now() - reference.at) / 1000;
+    const store = previous >= 0 ? this.#announced : learned >= 0 ? this.#learned : undefined;
+    const reference = previous >= 0 ? previous : learned;
+    if (store) {
+      const expected = store.timeout[reference] -
+        (this.#options.now() - store.at[reference]) / 1000;
       const refreshed = (entry.timeout ?? 0) > expected + this.#options.refreshSlackSeconds;
       // After lost events (force): an UPDATE we missed shows as a changed state, status or mark.
-      const changed = force && previous !== undefined && previous.sig !== signature(entry);
+      const changed = force && previous >= 0 && this.#announced.sig[previous] !== signature(entry);
       if (!refreshed && !changed) return undefined;
       if (refreshed) this.#stats.refreshed++;
     }
-    const state = this.admit(entry);
-    if (!state) return previous ? this.#withdraw(key, entry) : undefined;
-    if (!reference) this.#stats.repaired++;
-    return { type: previous ? "update" : "insert", state };
+    const state = this.#admit(entry, key, previous);
+    if (!state) return previous >= 0 ? this.#withdraw(key, entry) : undefined;
+    if (!store) this.#stats.repaired++;
+    return { type: previous >= 0 ? "update" : "insert", state };
   }
 
-  /** After a sweep dump: flows we announced that the kernel no longer has (a lost DESTROY). */
-  sweepEnd(seen: ReadonlySet<string>): ProviderChange[] {
+  /**
+   * After a sweep dump: flows we announced that the kernel no longer has (a
+   * lost DESTROY). `startedAt` (ms, the mirror's clock) is when a dump read in
+   * slices began: flows first seen since then are not judged by it.
+   */
+  sweepEnd(seen: ReadonlySet<string>, startedAt = Infinity): ProviderChange[] {
     const gone: ProviderChange[] = [];
-    for (const key of [...this.#announced.keys()]) {
+    for (const [key, slot] of this.#announced.entries()) {
       if (seen.has(key)) continue;
+      // A flow first announced after a sliced sweep began may be new after the dump passed it.
+      if (this.#announced.firstSeen[slot] >= startedAt) continue;
       this.#stats.repaired++;
       const change = this.#withdraw(key);
       if (change) gone.push(change);
@@ -222,15 +286,18 @@ export class SyncMirror {
 
   /** Key of a peer state's kernel entry; `exists` = we injected it before. */
   peerKey(state: State): { key: string; exists: boolean } {
-    const { orig, zone } = stateCtKey(state);
-    const key = ctTupleKey(orig, zone);
+    const key = stateFlowKey(state);
     return { key, exists: this.#learned.has(key) };
   }
 
   /** Record an injected peer state; `timeout` = what the kernel entry got (grace included). */
   learn(key: string, state: State, timeout: number): void {
-    const at = this.#options.now();
-    this.#learned.set(key, { id: state.id, creatorId: state.creatorId, at, timeout });
+    const l = this.#learned;
+    const slot = l.add(key);
+    l.id[slot] = state.id;
+    l.creatorId[slot] = state.creatorId;
+    l.at[slot] = this.#options.now();
+    l.timeout[slot] = timeout;
   }
 
   forget(key: string): void {

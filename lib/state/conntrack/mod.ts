@@ -46,5 +46,8 @@ export {
   procSysctl,
   type SysctlAccess,
 } from "./sysctl.ts";
-export { flowId, type MirrorOptions, SyncMirror } from "./mirror.ts";
+export { flowId, flowIdOf, type MirrorOptions, SyncMirror } from "./mirror.ts";
 export { ctTcpToPf, pfTcpToCt, pfTimeoutFor } from "./tcp_states.ts";
+export { encodeStateCreate, FAST_CREATE_MAX_BYTES, stateFlowKey } from "./lx1_fast.ts";
+export { FlowStore } from "./flow_store.ts";
+export { Sweeper, type SweeperOptions } from "./sweep.ts";

@@ -3,11 +3,15 @@
  * pfsync keeps in step.
  *
  *   events socket (groups NEW|UPDATE|DESTROY, big SO_RCVBUFFORCE buffer)
- *        │ drained by the reactor; own injections (nlmsg_pid = our request
- *        │ port) dropped; filters; LX1 → ProviderChange → StateTable
- *   dump socket: initial load, periodic sweep (timer refreshes emit no
- *        │ events, spec rule 17), resync after ENOBUFS (rule 16)
- *   request socket: peer states → kernel (apply.ts)
+ *        │ a BPF filter drops our own injections' events in the kernel
+ *        │ (nlmsg_pid = our request/dump port, rule 12; ctnetlink_filter.ts);
+ *        │ drained by the reactor, 64 datagrams per recvmmsg, hot-path decoder
+ *        │ (ctnetlink_fast.ts); filters; LX1 → ProviderChange → StateTable
+ *   dump socket: initial load, periodic sweep read in slices between other
+ *        │ work (timer refreshes emit no events, spec rule 17), resync after
+ *        │ ENOBUFS (rule 16)
+ *   request socket: peer states → kernel, creates batched many to a
+ *        │ datagram and written in place (apply.ts, lx1_fast.ts)
  *
  * One socket per purpose (rule 1): replies are never parsed on the event
  * socket, and an ENOBUFS on it never stalls a create. Every decode failure is
@@ -22,7 +26,9 @@ import {
   NFNLGRP_CONNTRACK_UPDATE,
 } from "../../netlink/ct_constants.ts";
 import type { CtMessage } from "../../netlink/ct_types.ts";
-import { ctEventKind, decodeCtNlMessage } from "../../netlink/ctnetlink.ts";
+import { ctEventKind } from "../../netlink/ctnetlink.ts";
+import { decodeCtNlMessageFast, decodeCtSingleMessage } from "../../netlink/ctnetlink_fast.ts";
+import { ownPortFilter } from "../../netlink/ctnetlink_filter.ts";
 import { splitNlMessages } from "../../netlink/nlmsg.ts";
 import type { PeerChange, ProviderChange, StateProvider } from "../provider.ts";
 import type { State } from "../types.ts";
@@ -31,6 +37,7 @@ import { isEnobufs, type NetlinkPort, RequestChannel } from "./channel.ts";
 import { type ConntrackFilter, DEFAULT_FILTER } from "./filters.ts";
 import { stateTimeout, type ToCtOptions } from "./mapping.ts";
 import { SyncMirror } from "./mirror.ts";
+import { Sweeper } from "./sweep.ts";
 import { checkEventsSysctl, procSysctl, type SysctlAccess } from "./sysctl.ts";
 import { type ConntrackStats, emptyStats } from "./stats.ts";
 
@@ -65,6 +72,8 @@ export interface ConntrackProviderOptions extends ToCtOptions {
   readonly sweepIntervalMs?: number;
   /** A refreshed timeout is re-announced when it exceeds the expected one by this much. */
   readonly refreshSlackSeconds?: number;
+  /** Milliseconds a sliced sweep works before handing the loop back (default 4). */
+  readonly sweepSliceMs?: number;
   /** Write 1 to nf_conntrack_events when it is not (default false: only warn). */
   readonly fixEventsSysctl?: boolean;
   readonly sysctl?: SysctlAccess;
@@ -104,8 +113,19 @@ export function bootEpoch(
   }
 }
 
-function defaultOpen(_purpose: PortPurpose, groups: number, rcvbuf?: number): NetlinkPort {
-  return NetlinkSocket.open(NETLINK_NETFILTER, groups, rcvbuf ? { rcvbuf } : {});
+function defaultOpen(purpose: PortPurpose, groups: number, rcvbuf?: number): NetlinkPort {
+  const socket = NetlinkSocket.open(NETLINK_NETFILTER, groups, rcvbuf ? { rcvbuf } : {});
+  // Datagrams as views of the socket's arenas: decoded entries keep views of them.
+  return {
+    fd: socket.fd,
+    portId: socket.portId,
+    send: (bytes) => socket.send(bytes),
+    // A dump part is ~100 entries built as it is read: a few per call keep sweep slices short.
+    receive: purpose === "dumps" ? () => socket.receiveShared(4) : () => socket.receiveShared(),
+    setReceiveBuffer: (bytes) => socket.setReceiveBuffer(bytes),
+    attachFilter: (program) => socket.attachFilter(program),
+    close: () => socket.close(),
+  };
 }
 
 export class ConntrackProvider implements StateProvider {
@@ -129,6 +149,7 @@ export class ConntrackProvider implements StateProvider {
   #flushQueued = false;
   #drainQueued = false;
   readonly #grace: number;
+  readonly #sweeper: Sweeper;
 
   constructor(options: ConntrackProviderOptions) {
     this.#options = options;
@@ -151,10 +172,40 @@ export class ConntrackProvider implements StateProvider {
       this.events.close();
       throw error;
     }
+    this.#filterOwnEvents();
     const sweepMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_MS;
     // The peer sweeps on the same period: keep learned entries alive until its next refresh.
     this.#grace = options.timeoutGraceSeconds ?? Math.ceil((1.5 * sweepMs) / 1000);
     this.applier = new CtApplier(this.requests, { ...options, timeoutGraceSeconds: this.#grace });
+    this.#sweeper = new Sweeper({
+      dumps: this.dumps,
+      mirror: this.#mirror,
+      emit: (change) => this.#emit(change),
+      beforeDump: () => this.drainEvents(),
+      completed: (force) => {
+        if (force) this.stats.resyncs++;
+      },
+      log: (message) => this.#log("error", message),
+      now,
+      sliceMs: options.sweepSliceMs,
+    });
+  }
+
+  /**
+   * Our injections' events are dropped by a socket filter in the kernel
+   * (ctnetlink_filter.ts): a backup applying a bulk update then gets no event
+   * per state to read and throw away, and they take no receive buffer from
+   * real ones. Without it (a port that cannot filter) `drainEvents` drops
+   * them by port id as before.
+   */
+  #filterOwnEvents(): void {
+    if (!this.events.attachFilter) return;
+    try {
+      this.events.attachFilter(ownPortFilter([this.requests.port.portId, this.dumps.port.portId]));
+      this.stats.kernelFilter = 1;
+    } catch (error) {
+      this.#log("warn", `own events filtered in user space: ${(error as Error).message}`);
+    }
   }
 
   #log(level: "info" | "warn" | "error", message: string): void {
@@ -206,7 +257,7 @@ export class ConntrackProvider implements StateProvider {
     const jittered = period * (0.8 + Math.random() * 0.4);
     this.#sweepTimer = setTimeout(() => {
       this.#sweepTimer = undefined;
-      this.sweep(false);
+      this.sweepInSlices(false);
       this.#scheduleSweep();
     }, jittered);
   }
@@ -223,6 +274,18 @@ export class ConntrackProvider implements StateProvider {
         continue;
       }
       if (!datagram) return;
+      // An event is one message to a datagram: decoded in place, no split (ctnetlink_fast.ts).
+      const view = new DataView(datagram.buffer, datagram.byteOffset, datagram.byteLength);
+      const single = decodeCtSingleMessage(datagram, view);
+      if (single) {
+        if (this.#isOwn(single.pid)) {
+          this.stats.events++;
+          this.stats.ownEvents++;
+        } else {
+          this.#event(single);
+        }
+        continue;
+      }
       let messages;
       try {
         messages = splitNlMessages(datagram);
@@ -241,7 +304,7 @@ export class ConntrackProvider implements StateProvider {
         }
         let msg: CtMessage;
         try {
-          msg = decodeCtNlMessage(message);
+          msg = decodeCtNlMessageFast(message, datagram, view);
         } catch (error) {
           if (!(error instanceof DecodeError)) throw error;
           this.stats.malformed++;
@@ -282,7 +345,7 @@ export class ConntrackProvider implements StateProvider {
     );
     this.#resyncTimer = setTimeout(() => {
       this.#resyncTimer = undefined;
-      this.sweep(true);
+      this.sweepInSlices(true);
     }, this.#options.resyncDelayMs ?? 2000);
   }
 
@@ -290,20 +353,18 @@ export class ConntrackProvider implements StateProvider {
    * Compare a fresh dump with what we announced: announce new entries and —
    * with `force`, or when the kernel timeout was refreshed by traffic beyond
    * what we told the peer — changed ones; withdraw entries that are gone.
+   * In one piece (a sliced sweep under way is finished first).
    */
   sweep(force: boolean): void {
-    if (this.#closed) return;
-    this.drainEvents();
-    const seen = new Set<string>();
-    const errno = this.dumps.dump((msg) =>
-      this.#emit(this.#mirror.sweepEntry(msg.entry, force, seen))
-    );
-    if (errno !== 0) {
-      this.#log("error", `sweep dump failed: errno ${errno}`);
-      return;
-    }
-    for (const change of this.#mirror.sweepEnd(seen)) this.#emit(change);
-    if (force) this.stats.resyncs++;
+    if (!this.#closed) this.#sweeper.runNow(force);
+  }
+
+  /**
+   * `sweep` without blocking the event loop (sweep.ts): a few dump datagrams
+   * per turn, timers, CARP and pfsync served in between. `onDone` is for tests.
+   */
+  sweepInSlices(force: boolean, onDone?: () => void): void {
+    if (!this.#closed) this.#sweeper.start(force, onDone);
   }
 
   /**
@@ -417,6 +478,7 @@ export class ConntrackProvider implements StateProvider {
     this.#closed = true;
     if (this.#resyncTimer !== undefined) clearTimeout(this.#resyncTimer);
     if (this.#sweepTimer !== undefined) clearTimeout(this.#sweepTimer);
+    this.#sweeper.close();
     if (this.#subscribed) this.#options.reactor.remove(this.events.fd);
     this.events.close();
     this.requests.port.close();

@@ -8,8 +8,13 @@ import type { FilterVerdict } from "./filters.ts";
 export interface ConntrackStats {
   /** Entry events read from the event socket. */
   events: number;
-  /** Events caused by our own injections (nlmsg_pid = our port), not re-sent. */
+  /**
+   * Events caused by our own injections (nlmsg_pid = our port) that reached
+   * us and were not re-sent; with `kernelFilter` the kernel drops them first.
+   */
   ownEvents: number;
+  /** 1 when a socket filter drops our own injections' events in the kernel (0: in user space). */
+  kernelFilter: number;
   /** Entries left out by the filters, in total and by reason. */
   filtered: number;
   filteredBy: Partial<Record<Exclude<FilterVerdict, "sync">, number>>;
@@ -33,6 +38,7 @@ export function emptyStats(): ConntrackStats {
   return {
     events: 0,
     ownEvents: 0,
+    kernelFilter: 0,
     filtered: 0,
     filteredBy: {},
     incomplete: 0,

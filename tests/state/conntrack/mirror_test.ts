@@ -1,8 +1,9 @@
 import { parseAddress } from "../../../lib/net/address.ts";
-import type { CtEntry, CtEventKind } from "../../../lib/netlink/ct_types.ts";
+import type { CtEntry, CtEventKind, CtTuple } from "../../../lib/netlink/ct_types.ts";
+import { ctTupleKey } from "../../../lib/netlink/ctnetlink.ts";
 import { buildFilter, DEFAULT_FILTER } from "../../../lib/state/conntrack/filters.ts";
 import { ctToState } from "../../../lib/state/conntrack/mapping.ts";
-import { flowId, SyncMirror } from "../../../lib/state/conntrack/mirror.ts";
+import { flowId, flowIdOf, SyncMirror } from "../../../lib/state/conntrack/mirror.ts";
 import { emptyStats } from "../../../lib/state/conntrack/stats.ts";
 import { assertEquals } from "../../helpers/assert.ts";
 
@@ -163,4 +164,38 @@ Deno.test("SyncMirror gives 100 000 flows 100 000 distinct ids, CTA_IDs shared i
     ids.add(state!.id);
   }
   assertEquals(ids.size, 100_000);
+});
+
+Deno.test("flowIdOf() streams the same FNV-1a as flowId(ctTupleKey()) for every tuple shape", () => {
+  const ip4 = (a: number) => new Uint8Array([10, (a >> 16) & 255, (a >> 8) & 255, a & 255]);
+  const ip6 = (a: number) => {
+    const out = new Uint8Array(16);
+    out[0] = 0x20;
+    out[1] = 0x01;
+    out[15] = a & 255;
+    out[14] = (a >> 8) & 255;
+    return out;
+  };
+  const tuples: CtTuple[] = [];
+  for (let i = 0; i < 500; i++) {
+    const v6 = i % 3 === 0;
+    const src = v6 ? ip6(i * 7919) : ip4(i * 7919);
+    const dst = v6 ? ip6(i * 104729) : ip4(i * 104729);
+    tuples.push(
+      i % 4 === 0
+        ? { src, dst, proto: v6 ? 58 : 1, icmpId: i * 131 % 65536, icmpType: 8, icmpCode: i % 3 }
+        : i % 4 === 1
+        ? { src, dst, proto: 47 }
+        : { src, dst, proto: i % 2 ? 6 : 17, srcPort: i * 977 % 65536, dstPort: (i * 31) % 65536 },
+    );
+  }
+  for (const [i, orig] of tuples.entries()) {
+    const zone = i % 5 === 0 ? i * 13 % 65536 : 0;
+    const epoch = 0x9e3779b9 ^ i;
+    assertEquals(
+      flowIdOf(orig, zone, epoch, i * 2654435761),
+      flowId(ctTupleKey(orig, zone), epoch, i * 2654435761),
+      ctTupleKey(orig, zone),
+    );
+  }
 });

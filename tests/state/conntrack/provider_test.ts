@@ -359,3 +359,91 @@ Deno.test("ConntrackProvider.apply() rejects just the state the kernel refused i
   assertEquals([kernel.get(A), kernel.get(B)?.timeout], [undefined, 300]);
   await provider.close();
 });
+
+function manyFlows(n: number, base = 0): CtTuple[] {
+  return Array.from(
+    { length: n },
+    (_, i) =>
+      tcp(
+        `10.${(base + i) >> 16}.${((base + i) >> 8) & 255}.${(base + i) & 255}`,
+        1000,
+        "198.51.100.20",
+        443,
+      ),
+  );
+}
+
+/** A kernel table after load(): some flows refreshed by traffic, some gone, some new — no events. */
+async function drifted(options: Partial<ConntrackProviderOptions>) {
+  let now = 1_000_000;
+  const flows = manyFlows(600);
+  const r = rig({ now: () => now, ...options }, (k) => {
+    for (const f of flows) k.traffic(flow(f, { timeout: 300 }));
+  });
+  await r.provider.load();
+  now += 100_000;
+  flows.forEach((f, i) => r.kernel.refresh(f, i % 10 === 0 ? 299 : 200));
+  for (const f of flows.slice(0, 30)) r.kernel.table.delete(ctFlowKeyOf(r.kernel, f));
+  for (const f of manyFlows(20, 5000)) r.kernel.traffic(flow(f));
+  r.kernel.ports[0].queue.length = 0; // the events of the drift were lost
+  return r;
+}
+
+function ctFlowKeyOf(kernel: FakeKernel, orig: CtTuple): string {
+  return [...kernel.table.keys()].find((k) => kernel.table.get(k)!.orig === orig) ?? "";
+}
+
+const summary = (changes: ProviderChange[]) =>
+  changes.map((c) => `${c.type} ${c.state.lan.addr} ${c.state.expire}`).sort();
+
+Deno.test("ConntrackProvider.sweepInSlices() hands the loop back between slices and finds what sweep() finds", async () => {
+  const whole = await drifted({});
+  whole.provider.sweep(false);
+  const sliced = await drifted({ sweepSliceMs: 0 });
+  let turns = 0;
+  const ticker = setInterval(() => turns++, 0);
+  await new Promise<void>((resolve) => sliced.provider.sweepInSlices(false, resolve));
+  clearInterval(ticker);
+  assert(turns >= 10, `timers ran between the slices (${turns} turns)`);
+  assertEquals(summary(sliced.changes), summary(whole.changes));
+  // 60 refreshed (every 10th), 30 gone, 20 new.
+  assertEquals(whole.changes.length, 60 - 3 + 30 + 20);
+  assertEquals(sliced.provider.stats.repaired, whole.provider.stats.repaired);
+  await whole.provider.close();
+  await sliced.provider.close();
+});
+
+Deno.test("ConntrackProvider.sweepInSlices() does not withdraw a flow first announced while it ran", async () => {
+  const { kernel, provider, changes } = rig({ sweepSliceMs: 0 }, (k) => {
+    for (const f of manyFlows(300)) k.traffic(flow(f));
+  });
+  await provider.load();
+  let finished = false;
+  provider.sweepInSlices(false, () => finished = true);
+  assert(!finished, "the sweep is still running after its first slice");
+  const late = tcp("10.9.9.9", 7, "198.51.100.20", 443);
+  kernel.traffic(flow(late));
+  provider.drainEvents();
+  kernel.table.clear(); // the late flow is missing from the dump already under way
+  await new Promise<void>((resolve) => {
+    const poll = () => finished ? resolve() : setTimeout(poll, 1);
+    poll();
+  });
+  assertEquals(changes.filter((c) => c.state.lan.addr === "10.9.9.9").map((c) => c.type), [
+    "insert",
+  ]);
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider.sweep() finishes a sliced sweep under way before its own", async () => {
+  const { provider } = rig({ sweepSliceMs: 0 }, (k) => {
+    for (const f of manyFlows(300)) k.traffic(flow(f));
+  });
+  await provider.load();
+  let finished = false;
+  provider.sweepInSlices(false, () => finished = true);
+  provider.sweep(true); // would be EBUSY on a real socket if the dumps overlapped
+  assert(finished);
+  assertEquals(provider.stats.resyncs, 1);
+  await provider.close();
+});
