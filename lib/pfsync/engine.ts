@@ -339,7 +339,7 @@ export class PfsyncEngine {
     if (event.origin !== "local" || !this.enabled || this.silenced) return;
     const now = this.ports.now();
     if (event.type === "insert") this.sender.insert(event.state, now);
-    else if (event.type === "update") this.sender.update(event.state, now);
+    else if (event.type === "update") this.sender.update(event.state, now, event.full);
     else this.sender.delete(event.state, now);
     this.drain();
   }

@@ -63,7 +63,7 @@ export const QUICK_INSERT_DELAY_MS = 10;
 type LocalRecord = State | CompressedUpdate | { readonly id: bigint; readonly creatorId: number };
 
 interface Queue {
-  readonly name: "ins" | "upd" | "del";
+  readonly name: "ins" | "upd" | "del" | "updfull";
   action: number;
   records: LocalRecord[];
   deadline: number | undefined;
@@ -112,6 +112,9 @@ export class PfsyncSender {
       queue("ins", H.PFSYNC_ACT_INS),
       queue("upd", this.compress ? H.PFSYNC_ACT_UPD_C : H.PFSYNC_ACT_UPD),
       queue("del", this.compress ? H.PFSYNC_ACT_DEL_C : H.PFSYNC_ACT_DEL),
+      // Local updates that changed what UPD_C cannot carry (FULL_UPDATE_RANGES). A state is
+      // pending in at most one of these queues, so their order never matters for one state.
+      queue("updfull", H.PFSYNC_ACT_UPD),
     ];
   }
 
@@ -123,13 +126,23 @@ export class PfsyncSender {
     this.append(0, state.updates === 0 ? state : { ...state, updates: 0 }, now);
   }
 
-  /** A local update: collapsed into a pending record of the same state when maxupd ≠ 0. */
-  update(state: State, now: number): void {
+  /**
+   * A local update: collapsed into a pending record of the same state when maxupd ≠ 0.
+   * `full`: it changed a field UPD_C does not carry (a conntrack mark or status, a rule
+   * number), so it goes as a full UPD, and so do the state's updates pending with it.
+   */
+  update(state: State, now: number, full = false): void {
     if (state.syncFlags & SYNC_FLAG_NOSYNC) return;
     const ins = this.local[0];
     const pendingInsert = indexOf(ins, state);
     if (pendingInsert >= 0) {
       ins.records[pendingInsert] = { ...state, updates: 0 };
+      return;
+    }
+    const fullQueue = this.local[3];
+    const pendingFull = this.compress ? indexOf(fullQueue, state) : -1;
+    if (pendingFull >= 0 || (full && this.compress)) {
+      this.fullLocalUpdate(state, pendingFull, now);
       return;
     }
     const upd = this.local[1];
@@ -147,9 +160,9 @@ export class PfsyncSender {
   /** A local removal; drops a still-queued update of the same state. */
   delete(state: State, now: number): void {
     if (state.syncFlags & SYNC_FLAG_NOSYNC) return;
-    const upd = this.local[1];
-    const at = indexOf(upd, state);
-    if (at >= 0) {
+    for (const upd of [this.local[1], this.local[3]]) {
+      const at = indexOf(upd, state);
+      if (at < 0) continue;
       upd.records.splice(at, 1);
       if (upd.records.length === 0) upd.deadline = undefined;
     }
@@ -233,7 +246,7 @@ export class PfsyncSender {
 
   /** Sends everything pending, in causal order. */
   flush(): void {
-    this.flushQueue(2);
+    this.flushQueue(this.local.length - 1);
     this.flushReplies();
   }
 
@@ -268,6 +281,26 @@ export class PfsyncSender {
     const out = this.outbox;
     this.outbox = [];
     return out;
+  }
+
+  /** update() as a full UPD: replaces the state's pending UPD_C, or its pending full update. */
+  private fullLocalUpdate(state: State, pendingFull: number, now: number): void {
+    const fullQueue = this.local[3];
+    let updates = 0;
+    const upd = this.local[1];
+    const compressed = indexOf(upd, state);
+    if (compressed >= 0) {
+      updates = (upd.records[compressed] as CompressedUpdate).updates + 1;
+      upd.records.splice(compressed, 1);
+      if (upd.records.length === 0) upd.deadline = undefined;
+    }
+    if (pendingFull >= 0) {
+      updates = (fullQueue.records[pendingFull] as State).updates + 1;
+      fullQueue.records[pendingFull] = { ...state, updates: Math.min(255, updates) };
+      if (this.maxupd !== 0 && updates >= this.maxupd) this.flushQueue(3);
+      return;
+    }
+    this.append(3, { ...state, updates: Math.min(255, updates) }, now);
   }
 
   private updateRecord(state: State, updates: number): State | CompressedUpdate {

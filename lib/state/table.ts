@@ -24,7 +24,13 @@ export type Origin = "local" | { readonly peer: string };
 
 export type TableEvent =
   | { readonly type: "insert"; readonly state: State; readonly origin: Origin }
-  | { readonly type: "update"; readonly state: State; readonly origin: Origin }
+  | {
+    readonly type: "update";
+    readonly state: State;
+    readonly origin: Origin;
+    /** A field a compressed update (UPD_C) does not carry changed: send it in full. */
+    readonly full?: boolean;
+  }
   | { readonly type: "delete"; readonly state: State; readonly origin: Origin };
 
 export type TableListener = (event: TableEvent) => void;
@@ -262,6 +268,7 @@ export class StateTable {
     const oldFlow = flowHash(view, o);
     // Encode aside first: a state that cannot be encoded must not half-overwrite the slot.
     encodeStateRecord(state, this.scratch, 0, this.scratchView);
+    const full = changesBeyondCompressed(this.slab.chunkOf(slot), o, this.scratch);
     this.slab.chunkOf(slot).set(this.scratch, o);
     view.setUint32(o + OFF.creation, 0);
     view.setUint32(o + OFF.expire, 0);
@@ -280,7 +287,7 @@ export class StateTable {
     this.slab.lastActive[slot] = now + state.expire;
     this.slab.origins[slot] = this.originCode(origin);
     this.slab.marks[slot] = this.epoch;
-    this.emit({ type: "update", state, origin });
+    this.emit(full ? { type: "update", state, origin, full } : { type: "update", state, origin });
     return true;
   }
 
@@ -501,4 +508,25 @@ class LazyInsert {
   get state(): State {
     return this.#state ??= this.#table.stateOfSlot(this.#slot);
   }
+}
+
+/**
+ * Byte ranges of the 224-byte record that a compressed update (UPD_C: peers,
+ * expire, timeout) does not carry: interface and addresses, route, rule /
+ * anchor / NAT rule (a conntrack mark and status under LX1), af, proto,
+ * direction, log, allow_opts. Counters and creation time are left out: they
+ * change all the time and the BSDs never send them in updates either.
+ */
+const FULL_UPDATE_RANGES: readonly (readonly [number, number])[] = [
+  [OFF.ifname, OFF.src],
+  [OFF.rtAddr, OFF.creation],
+  [OFF.af, OFF.timeout],
+];
+
+/** Whether `next` (a record at 0) differs from the record at `o` of `chunk` where UPD_C is blind. */
+export function changesBeyondCompressed(chunk: Uint8Array, o: number, next: Uint8Array): boolean {
+  for (const [from, to] of FULL_UPDATE_RANGES) {
+    for (let i = from; i < to; i++) if (chunk[o + i] !== next[i]) return true;
+  }
+  return false;
 }
