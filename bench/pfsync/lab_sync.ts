@@ -148,8 +148,15 @@ export async function measureLiveGenerated(n: number): Promise<GeneratedLiveFigu
     const sent0 = (await a.status()).pfsync.stats.opackets ?? 0;
     const got0 = (await b.status()).pfsync.stats.ipackets ?? 0;
     const generating = a.cli(["states", "generate", String(n), "--seed", "1", "--json"]);
+    // Polled gently (every 50 ms, not 10: each poll is a status request B must serve); the end
+    // is B's own clock at the drain that received the last packet, not when the poll noticed.
     let doneAt = 0;
-    await waitForCount(b, n, 120_000).then(() => doneAt = Date.now());
+    await waitFor(async () => (await b.status()).states.count === n, {
+      timeoutMs: 120_000,
+      intervalMs: 50,
+      message: `B holds ${n} states`,
+    });
+    doneAt = (await b.status()).pfsync.lastReceiveAt ?? Date.now();
     const run = await generating;
     if (!run.success) throw new Error(`states generate failed: ${run.stderr}${run.stdout}`);
     const a1 = procFigures(a.proc.pid);

@@ -279,6 +279,7 @@ export class Agent {
           holdingPreemption: pf.bulk.holding,
         },
         stats: { ...pf.stats } as unknown as Record<string, number>,
+        lastReceiveAt: this.pfsync?.lastReceiveAt || undefined,
       },
       demotion: {
         value: demotionTotal(demotion),

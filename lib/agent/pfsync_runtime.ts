@@ -82,6 +82,8 @@ export class PfsyncRuntime {
   #pokeQueued = false;
   #unsubscribe?: () => void;
   #lastSource = -1;
+  /** Wall clock (ms) at the end of the last drain that received packets: when B caught up. */
+  lastReceiveAt = 0;
   #lastSourceText = "";
   #rest: Timer | undefined;
 
@@ -229,6 +231,7 @@ export class PfsyncRuntime {
         this.#options.logger.error(`pfsync: packet handling failed: ${error}`);
       }
     }
+    if (handled > 0) this.lastReceiveAt = Date.now();
     if (emptied && handled > 0 && handled < TRICKLE_PACKETS) this.#pause(socket);
     this.#schedule();
     return emptied;

@@ -43,6 +43,8 @@ export interface PfsyncStatus {
   maxupd: number;
   bulk: BulkStatus;
   stats: Counters;
+  /** Wall clock (ms since the epoch) when pfsync packets were last received; absent before any. */
+  lastReceiveAt?: number;
 }
 
 export interface DemotionReason {
