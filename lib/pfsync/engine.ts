@@ -490,7 +490,7 @@ export class PfsyncEngine {
  * bad trailer (a BUS nobody waits for, a record with bad values). Its
  * sequence then counts as received.
  */
-function arrived(verdict: ReceiveVerdict): boolean {
+export function arrived(verdict: ReceiveVerdict): boolean {
   if (verdict.accepted) return true;
   return !NOT_ARRIVED.has(verdict.reason);
 }
