@@ -178,9 +178,13 @@ function syncRows(run: RunRecord): SummaryRow[] {
     ];
   }
   const t = get(f, "targets") as { live: number; bulkSeconds: number; bytesPerState: number };
-  const live = get(f, "live", "perSecond") as number | undefined;
+  // A's table → B's table is the generated feed (`states generate`); the JSON import is
+  // shown beside it, since there the feed itself is the bound.
+  const generated = get(f, "generated", "perSecond") as number | undefined;
+  const imported = get(f, "live", "perSecond") as number | undefined;
+  const live = generated ?? imported;
   const ctLive = get(f, "ctLive", "perSecond") as number | undefined;
-  const liveN = get(f, "live", "n") as number | undefined;
+  const liveN = (get(f, "generated", "n") ?? get(f, "live", "n")) as number | undefined;
   const counts = get(f, "counts") as number[];
   const last = counts.length - 1;
   const n = counts[last];
@@ -216,9 +220,13 @@ function syncRows(run: RunRecord): SummaryRow[] {
   };
   return [
     {
-      figure: `live sync A→B through real sockets, states/s (${int(liveN ?? counts[0])} states)`,
+      figure: `live sync A→B through real sockets, states/s (${int(liveN ?? counts[0])} states${
+        isNum(generated) ? ", A's table → B's table" : ""
+      })`,
       issue: "5",
-      pfsyncd: int(live),
+      pfsyncd: isNum(generated) && isNum(imported)
+        ? `${int(generated)} (JSON import feed: ${int(imported)})`
+        : int(live),
       peer: `conntrackd ${int(ctLive)}`,
       ratio: ratioText(live, ctLive),
       target: `≥ ${int(t.live)}`,
