@@ -103,15 +103,11 @@ function warnings(agent: LabAgent): string[] {
 }
 
 /**
- * Without an overrun no event is lost, so a `repaired` count then comes from
- * the periodic sweep's dump racing live changes: an entry created (or
- * deleted) while the dump runs is announced (or withdrawn) by the sweep
- * before its own queued event is read. Deduced from the provider's code and
- * the zero overrun count; the agent logs nothing for it.
+ * Without an overrun no event is lost, and the sweep counts in `repaired` only
+ * what a lookup by tuple confirmed (mirror.ts): a growth then is a finding.
  */
-const SWEEP_RACE = "no event lost (overruns +0): the 30 s sweep's dump overlapped live changes, " +
-  "and entries created or deleted during the dump were announced or withdrawn by the sweep " +
-  "before their queued event was read — deduced, not logged";
+const SWEEP_RACE = "no event lost (overruns +0), yet the sweep confirmed a repair by lookup — " +
+  "unexplained, see the agent's 'sweep repaired' warnings";
 
 function explainGrowth(
   who: string,
@@ -392,8 +388,7 @@ async function soak(
         : formatTableDiff(diff)
     }; marks differ on ${num(diff.markOnly)} flows${
       diff.markOnly > 0
-        ? " (a mark changed after creation does not reach B: LX1 carries the mark in the " +
-          "record's rule field, and pfsync sends local updates as UPD_C, which has no such field)"
+        ? " (a mark changed after creation that did not reach B; such updates go as full UPDs)"
         : ""
     }`,
     `- kernel counts A − B at the samples: largest difference ${Math.max(...lags)}, ` +
@@ -402,8 +397,15 @@ async function soak(
     `- B's kernel, applied during the run: ${num(appliedDeletes)} deletes for ` +
     `${num(summary.deleted)} made on A, ${num(appliedCreates)} creates for ${
       num(summary.created - filled.count)
-    }: ${num(appliedDeletes - summary.deleted)} deletes more than A made, i.e. live flows ` +
-    `removed from B's kernel for a while and created again (A withdrew and re-announced them)`,
+    }${
+      appliedDeletes === summary.deleted && appliedCreates === summary.created - filled.count
+        ? " (exactly what A did)"
+        : `: ${
+          num(appliedDeletes - summary.deleted)
+        } deletes more than A made (flows removed from B's kernel that A did not delete)`
+    }; sweeps on A: ${num(cc(a3).sweepRaced ?? 0)} entries raced by their own event, ${
+      num(cc(a3).sweepMissed ?? 0)
+    } missed by a dump but found alive by lookup (informational)`,
     `- agent tables at the end: A ${num(a3.states.count)} states, B ${num(b3.states.count)}; ` +
     `A announced ${num(cc(a3).announced ?? NaN)}, B learned ${num(cc(b3).learned ?? NaN)}; ` +
     `B applied: created ${num(cc(b3)["apply.created"] ?? NaN)}, updated ${

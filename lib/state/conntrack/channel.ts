@@ -169,6 +169,51 @@ export class RequestChannel {
   }
 
   /**
+   * Several requests that each ask for an ACK (e.g. GETs by tuple), laid out
+   * in one datagram; waits until every one has its ACK or error. Data
+   * replies (a GET's entry) go to `onData`. Returns the errno per sequence
+   * number (0 = done).
+   */
+  askAll(
+    parts: readonly Uint8Array[],
+    seqs: readonly number[],
+    onData?: (seq: number, msg: CtMessage) => void,
+  ): Map<number, number> {
+    let length = 0;
+    for (const part of parts) length += (part.length + 3) & ~3;
+    const datagram = new Uint8Array(length);
+    let at = 0;
+    for (const part of parts) {
+      datagram.set(part, at);
+      at += (part.length + 3) & ~3;
+    }
+    const waiting = new Set(seqs);
+    const answers = new Map<number, number>();
+    this.port.send(datagram);
+    while (waiting.size > 0) {
+      const reply = this.#next();
+      for (const message of this.#messages(reply)) {
+        const seq = message.header.seq;
+        if (!waiting.has(seq)) continue; // a late reply to an abandoned request
+        const kind = this.#classify(message);
+        if (!kind) continue;
+        if (kind.kind === "data" && onData) {
+          try {
+            onData(seq, decodeCtNlMessageFast(message, reply));
+          } catch (error) {
+            if (!(error instanceof DecodeError)) throw error;
+            this.malformed++;
+          }
+        } else if (kind.kind === "ack" || kind.kind === "error") {
+          answers.set(seq, kind.kind === "ack" ? 0 : kind.errno);
+          waiting.delete(seq);
+        }
+      }
+    }
+    return answers;
+  }
+
+  /**
    * Dumps the table (family 0 = all) and hands every entry to `onEntry`.
    * Returns 0 or the errno of NLMSG_DONE / NLMSG_ERROR.
    */

@@ -15,6 +15,26 @@
  *   we carry the flow since a takeover, and the old master needs the
  *   refreshes or the flow dies on failback. Local changes are reported under
  *   the peer's identity so both tables keep one state per flow.
+ *
+ * A sweep never withdraws on its own word: a ctnetlink dump is not a
+ * snapshot, and an entry that moves while the dump runs can be left out of
+ * it. A flow the dump did not show becomes a *suspect*; the shell asks the
+ * kernel for its tuple (GET) and reports the answer with `confirm` — only
+ * ENOENT withdraws it. Any event or later sighting clears the suspicion.
+ *
+ *   sweepEnd → suspects ─ GET ─▶ drain events ─▶ confirm(key, verdict)
+ *                                                  present → kept (sweepMissed)
+ *                                                  absent  → withdrawn (repaired)
+ *                                                  unknown → kept; withdrawn once
+ *                                                            missed by 2 sweeps
+ *
+ * Accounting: `repaired` counts only what events really failed to tell —
+ * a withdrawal the kernel confirmed and no DESTROY explained, and an entry
+ * the dump announced that no event had announced by `settle` (after the
+ * sweep, its confirmations and a final event drain). An entry created while
+ * a sliced dump ran is seen before its NEW event is read: that event then
+ * claims it (`sweepRaced`) and is not sent again — the dump's copy is the
+ * newer one.
  */
 import type { CtEntry, CtEventKind, CtTuple } from "../../netlink/ct_types.ts";
 
@@ -120,6 +140,17 @@ export class SyncMirror {
   readonly #stats: ConntrackStats;
   readonly #announced = new FlowStore();
   readonly #learned = new FlowStore();
+  /** Announced flows missing from a sweep, awaiting the kernel's word: key → sweeps missed. */
+  readonly #suspects = new Map<string, number>();
+  /** Flows a sweep dump announced that no event has announced yet (see `settle`). */
+  readonly #dumpFound = new Set<string>();
+  /**
+   * Flows that left the kernel while a sweep runs (between `sweepBegin` and
+   * `settle`): a DESTROY event, or a peer's delete we applied (whose event is
+   * our own and filtered). A dump part built before they went must not bring
+   * them back.
+   */
+  #goneInSweep: Set<string> | undefined;
 
   constructor(options: MirrorOptions, stats: ConntrackStats) {
     this.#options = options;
@@ -195,10 +226,20 @@ export class SyncMirror {
       return undefined;
     }
     const key = keyOf(entry);
+    if (this.#suspects.size > 0) this.#suspects.delete(key);
+    let raced = false;
+    if (this.#dumpFound.size > 0 && this.#dumpFound.delete(key)) {
+      // The event stream knew this flow after all: the sweep only got there first.
+      this.#stats.sweepRaced++;
+      raced = true;
+    }
     if (kind === "destroy") {
       this.#learned.delete(key);
+      this.#goneInSweep?.add(key);
       return this.#withdraw(key, entry);
     }
+    // The dump read the entry after it was created: its announcement is the newer one.
+    if (raced && kind === "new") return undefined;
     const previous = this.#announced.slot(key);
     const state = this.#admit(entry, key, previous);
     if (state) return { type: previous >= 0 ? "update" : "insert", state };
@@ -260,28 +301,89 @@ export class SyncMirror {
       if (!refreshed && !changed) return undefined;
       if (refreshed) this.#stats.refreshed++;
     }
+    if (!store && this.#goneInSweep?.has(key)) {
+      // It went while this dump ran: the dump's copy may predate that (a part queued before
+      // the entry went). If it lives again, its NEW event (or the peer's insert) says so.
+      this.#stats.sweepRaced++;
+      return undefined;
+    }
     const state = this.#admit(entry, key, previous);
     if (!state) return previous >= 0 ? this.#withdraw(key, entry) : undefined;
-    if (!store) this.#stats.repaired++;
+    // New to us: a lost NEW, or one created while the dump ran whose event is still queued.
+    if (!store) this.#dumpFound.add(key);
     return { type: previous >= 0 ? "update" : "insert", state };
   }
 
+  /** A sweep's dump is about to be read (events are read between its slices). */
+  sweepBegin(): void {
+    this.#goneInSweep = new Set();
+  }
+
   /**
-   * After a sweep dump: flows we announced that the kernel no longer has (a
-   * lost DESTROY). `startedAt` (ms, the mirror's clock) is when a dump read in
-   * slices began: flows first seen since then are not judged by it.
+   * After a sweep dump: announced flows it did not show become suspects (a
+   * lost DESTROY, or a dump that skipped a live entry); returns the keys to
+   * look up in the kernel. `startedAt` (ms, the mirror's clock) is when a
+   * dump read in slices began: flows first seen since then are not judged by
+   * it. Suspects the dump did show are cleared.
    */
-  sweepEnd(seen: ReadonlySet<string>, startedAt = Infinity): ProviderChange[] {
-    const gone: ProviderChange[] = [];
-    for (const [key, slot] of this.#announced.entries()) {
+  sweepEnd(seen: ReadonlySet<string>, startedAt = Infinity): string[] {
+    for (const key of this.#suspects.keys()) {
+      if (seen.has(key) || !this.#announced.has(key)) this.#suspects.delete(key);
+    }
+    const suspects: string[] = [];
+    const a = this.#announced;
+    for (const [key, slot] of a.entries()) {
       if (seen.has(key)) continue;
       // A flow first announced after a sliced sweep began may be new after the dump passed it.
-      if (this.#announced.firstSeen[slot] >= startedAt) continue;
-      this.#stats.repaired++;
-      const change = this.#withdraw(key);
-      if (change) gone.push(change);
+      if (a.firstSeen[slot] >= startedAt) continue;
+      this.#suspects.set(key, (this.#suspects.get(key) ?? 0) + 1);
+      suspects.push(key);
     }
-    return gone;
+    return suspects;
+  }
+
+  /** Still waiting for the kernel's word (no event or sighting cleared it meanwhile). */
+  isSuspect(key: string): boolean {
+    return this.#suspects.has(key);
+  }
+
+  get suspectCount(): number {
+    return this.#suspects.size;
+  }
+
+  /**
+   * The kernel's answer for a suspect, read after the events queued before
+   * it were drained: `absent` (GET said ENOENT) withdraws it; `present` keeps
+   * it (the dump missed a live entry); `unknown` (the GET failed) keeps it
+   * unless two sweeps in a row missed it. A suspect an event cleared since is
+   * left alone — the event said what happened.
+   */
+  confirm(key: string, verdict: "present" | "absent" | "unknown"): ProviderChange | undefined {
+    const strikes = this.#suspects.get(key);
+    if (strikes === undefined) return undefined;
+    if (verdict === "present") {
+      this.#suspects.delete(key);
+      this.#stats.sweepMissed++;
+      return undefined;
+    }
+    if (verdict === "unknown" && strikes < 2) return undefined;
+    this.#suspects.delete(key);
+    const change = this.#withdraw(key);
+    if (change) this.#stats.repaired++;
+    return change;
+  }
+
+  /**
+   * After a sweep, its confirmations and a final drain of the event socket:
+   * flows the dump announced that no event announced either were really
+   * missed by the event stream (a lost NEW) — those are the repairs.
+   */
+  settle(): void {
+    for (const key of this.#dumpFound) {
+      if (this.#announced.has(key)) this.#stats.repaired++;
+    }
+    this.#dumpFound.clear();
+    this.#goneInSweep = undefined;
   }
 
   /** Key of a peer state's kernel entry; `exists` = we injected it before. */
@@ -300,8 +402,12 @@ export class SyncMirror {
     l.timeout[slot] = timeout;
   }
 
+  /** A peer's delete, applied to the kernel. */
   forget(key: string): void {
+    this.#goneInSweep?.add(key);
     this.#learned.delete(key);
     this.#announced.delete(key);
+    this.#suspects.delete(key);
+    this.#dumpFound.delete(key);
   }
 }

@@ -9,7 +9,8 @@
  *        │ (ctnetlink_fast.ts); filters; LX1 → ProviderChange → StateTable
  *   dump socket: initial load, periodic sweep read in slices between other
  *        │ work (timer refreshes emit no events, spec rule 17), resync after
- *        │ ENOBUFS (rule 16)
+ *        │ ENOBUFS (rule 16); a flow a sweep missed is looked up (GET on the
+ *        │ request socket) and withdrawn only when the kernel says ENOENT
  *   request socket: peer states → kernel, creates batched many to a
  *        │ datagram and written in place (apply.ts, lx1_fast.ts)
  *
@@ -150,6 +151,8 @@ export class ConntrackProvider implements StateProvider {
   #drainQueued = false;
   readonly #grace: number;
   readonly #sweeper: Sweeper;
+  /** `stats.repaired` when the last sweep ended (each sweep logs what it repaired). */
+  #repairedLogged = 0;
 
   constructor(options: ConntrackProviderOptions) {
     this.#options = options;
@@ -179,11 +182,17 @@ export class ConntrackProvider implements StateProvider {
     this.applier = new CtApplier(this.requests, { ...options, timeoutGraceSeconds: this.#grace });
     this.#sweeper = new Sweeper({
       dumps: this.dumps,
+      lookups: this.requests,
       mirror: this.#mirror,
       emit: (change) => this.#emit(change),
-      beforeDump: () => this.drainEvents(),
+      drainEvents: () => this.drainEvents(),
       completed: (force) => {
         if (force) this.stats.resyncs++;
+        const repaired = this.stats.repaired - this.#repairedLogged;
+        this.#repairedLogged = this.stats.repaired;
+        if (repaired > 0) {
+          this.#log("warn", `sweep repaired ${repaired} flows the events did not report`);
+        }
       },
       log: (message) => this.#log("error", message),
       now,
@@ -352,7 +361,8 @@ export class ConntrackProvider implements StateProvider {
   /**
    * Compare a fresh dump with what we announced: announce new entries and —
    * with `force`, or when the kernel timeout was refreshed by traffic beyond
-   * what we told the peer — changed ones; withdraw entries that are gone.
+   * what we told the peer — changed ones; withdraw entries the kernel
+   * confirms gone (a GET by tuple), never on the dump's word alone.
    * In one piece (a sliced sweep under way is finished first).
    */
   sweep(force: boolean): void {

@@ -28,8 +28,20 @@ export interface ConntrackStats {
   resyncs: number;
   /** Entries re-announced because traffic extended their timeout (no event for that). */
   refreshed: number;
-  /** Entries a sweep found missing on one side (a lost NEW or DESTROY event). */
+  /**
+   * What events failed to tell and a sweep put right: an entry no event
+   * announced by the end of the sweep (a lost NEW), or one withdrawn because
+   * the kernel confirmed it gone and no DESTROY said so (a lost DESTROY).
+   * Grows only when events are lost.
+   */
   repaired: number;
+  /** Informational: entries a sliced sweep's dump announced before their event was read. */
+  sweepRaced: number;
+  /**
+   * Informational: announced entries a sweep's dump left out although the
+   * kernel still had them (a dump is not a snapshot); kept, never withdrawn.
+   */
+  sweepMissed: number;
   /** Value of net.netfilter.nf_conntrack_events at load time. */
   eventsSysctl: string;
 }
@@ -47,6 +59,8 @@ export function emptyStats(): ConntrackStats {
     resyncs: 0,
     refreshed: 0,
     repaired: 0,
+    sweepRaced: 0,
+    sweepMissed: 0,
     eventsSysctl: "unknown",
   };
 }

@@ -4,12 +4,27 @@
  * loop back between slices: a 100,000-entry table took half a second in one
  * piece, during which neither CARP nor pfsync was served.
  *
- *   start(force)  → beginDump → slice … (timer) … slice → DONE → sweepEnd → completed
- *   runNow(force) → the same, all slices at once (a sliced sweep under way first)
+ *   start(force)  → beginDump → slice … (timer) … slice → DONE
+ *                 → sweepEnd: suspects → confirm … (timer) … confirm → settle → completed
+ *   runNow(force) → the same, all steps at once (a sliced sweep under way first)
+ *
+ * Confirming: a dump is not a snapshot, so an announced flow it did not show
+ * is looked up by its tuple (ctnetlink GET on the request socket, a batch to
+ * a datagram); the event socket is drained before the answers are handed to
+ * the mirror, so a DESTROY queued meanwhile speaks first and only an entry
+ * that is gone without one is withdrawn as a repair (mirror.ts). Asking the
+ * kernel rather than waiting for a second sweep to miss the flow too: the
+ * answer is about that one tuple, now, so a lost DESTROY is put right
+ * milliseconds after the sweep instead of a sweep period (30 s) later, and a
+ * live flow two churning dumps both skip is still never withdrawn. A second
+ * miss only decides when the GET itself cannot answer.
  *
  * One dump at a time per socket: a sweep asked for while one runs is folded
  * into it, and a forced one (after an overrun) runs again once it ends.
  */
+import { CT_ERRNO } from "../../netlink/ct_constants.ts";
+import { ctGetRequest } from "../../netlink/ctnetlink.ts";
+import { parseCtFlowKey } from "../../netlink/ctnetlink_key.ts";
 import type { ProviderChange } from "../provider.ts";
 import type { RequestChannel } from "./channel.ts";
 import type { SyncMirror } from "./mirror.ts";
@@ -18,13 +33,17 @@ import type { SyncMirror } from "./mirror.ts";
 const SLICE_DATAGRAMS = 4;
 /** …and milliseconds of work before the loop is handed back. */
 const SLICE_MS = 4;
+/** GETs per datagram (replies ≈ 400 bytes each: well inside the socket's receive buffer). */
+const CONFIRM_BATCH = 64;
 
 export interface SweeperOptions {
   readonly dumps: RequestChannel;
+  /** Where suspects are looked up (the provider's request socket). */
+  readonly lookups: RequestChannel;
   readonly mirror: SyncMirror;
   readonly emit: (change: ProviderChange | undefined) => void;
-  /** Called before each dump starts (the provider drains its event socket). */
-  readonly beforeDump: () => void;
+  /** Reads every queued event (before each dump, before answers are judged, before settling). */
+  readonly drainEvents: () => void;
   /** A sweep read to its end without error. */
   readonly completed: (force: boolean) => void;
   readonly log: (message: string) => void;
@@ -40,6 +59,9 @@ interface Run {
   /** When a sliced run began (Infinity for one read in one go): see SyncMirror.sweepEnd. */
   readonly startedAt: number;
   readonly done: (() => void)[];
+  /** Set when the dump has ended: suspects still to look up, from `next` on. */
+  suspects?: string[];
+  next: number;
 }
 
 export class Sweeper {
@@ -66,7 +88,7 @@ export class Sweeper {
       return;
     }
     this.#begin(force, false, onDone);
-    this.#slice(false);
+    this.#step(false);
   }
 
   /** A whole sweep now, finishing a sliced one under way first. */
@@ -77,7 +99,7 @@ export class Sweeper {
     } else {
       this.#begin(force, true);
     }
-    while (this.#run) this.#slice(true);
+    while (this.#run) this.#step(true);
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
   }
@@ -94,15 +116,28 @@ export class Sweeper {
    * leaves out flows first announced after it began (SyncMirror.sweepEnd).
    */
   #begin(force: boolean, whole: boolean, onDone?: () => void): void {
-    this.#options.beforeDump();
+    this.#options.drainEvents();
+    this.#options.mirror.sweepBegin();
     const seq = this.#options.dumps.beginDump();
     const startedAt = whole ? Infinity : this.#options.now();
-    this.#run = { seq, force, seen: new Set(), startedAt, done: onDone ? [onDone] : [] };
+    this.#run = { seq, force, seen: new Set(), startedAt, done: onDone ? [onDone] : [], next: 0 };
   }
 
-  #slice(whole: boolean): void {
+  #later(): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#step(false);
+    }, 0);
+  }
+
+  #step(whole: boolean): void {
     const run = this.#run;
     if (!run || this.#closed) return;
+    if (run.suspects === undefined) this.#slice(run, whole);
+    else this.#confirm(run, run.suspects, whole);
+  }
+
+  #slice(run: Run, whole: boolean): void {
     const { dumps, mirror, emit } = this.#options;
     const deadline = performance.now() + (this.#options.sliceMs ?? SLICE_MS);
     let errno: number | undefined;
@@ -113,19 +148,58 @@ export class Sweeper {
         SLICE_DATAGRAMS,
       );
     } while (errno === undefined && (whole || performance.now() < deadline));
-    if (errno === undefined) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.#slice(false);
-      }, 0);
-      return;
+    if (errno === undefined) return whole ? undefined : this.#later();
+    if (errno !== 0) {
+      this.#options.log(`sweep dump failed: errno ${errno}`);
+      this.#options.drainEvents();
+      mirror.settle();
+      return this.#finish(run, whole, false);
     }
+    run.suspects = mirror.sweepEnd(run.seen, run.startedAt);
+    run.seen.clear();
+    // Looked up from the next turn: events queued meanwhile clear suspects for free.
+    if (!whole) this.#later();
+  }
+
+  /** One batch of suspects looked up, judged after the events queued before the answers. */
+  #confirm(run: Run, suspects: string[], whole: boolean): void {
+    const { lookups, mirror, emit } = this.#options;
+    const deadline = performance.now() + (this.#options.sliceMs ?? SLICE_MS);
+    do {
+      const keys: string[] = [];
+      while (run.next < suspects.length && keys.length < CONFIRM_BATCH) {
+        const key = suspects[run.next++];
+        if (mirror.isSuspect(key)) keys.push(key);
+      }
+      if (keys.length === 0) break;
+      const seqs = keys.map(() => lookups.nextSeq());
+      const parts = keys.map((key, i) => {
+        const { orig, zone } = parseCtFlowKey(key);
+        return ctGetRequest(orig, seqs[i], zone || undefined);
+      });
+      let answers: Map<number, number> | undefined;
+      try {
+        answers = lookups.askAll(parts, seqs);
+      } catch (error) {
+        this.#options.log(`sweep lookup failed: ${(error as Error).message}`);
+      }
+      // A DESTROY queued before the kernel's answer clears the suspect as a plain event.
+      this.#options.drainEvents();
+      for (let i = 0; i < keys.length; i++) {
+        const errno = answers?.get(seqs[i]);
+        const verdict = errno === 0 ? "present" : errno === CT_ERRNO.ENOENT ? "absent" : "unknown";
+        emit(mirror.confirm(keys[i], verdict));
+      }
+    } while (run.next < suspects.length && (whole || performance.now() < deadline));
+    if (run.next < suspects.length) return whole ? undefined : this.#later();
+    this.#options.drainEvents();
+    mirror.settle();
+    this.#finish(run, whole, true);
+  }
+
+  #finish(run: Run, whole: boolean, ok: boolean): void {
     this.#run = undefined;
-    if (errno !== 0) this.#options.log(`sweep dump failed: errno ${errno}`);
-    else {
-      for (const change of mirror.sweepEnd(run.seen, run.startedAt)) emit(change);
-      this.#options.completed(run.force);
-    }
+    if (ok) this.#options.completed(run.force);
     for (const done of run.done) done();
     if (this.#forceNext) {
       this.#forceNext = false;

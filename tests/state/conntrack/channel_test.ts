@@ -1,8 +1,10 @@
 import { fromHex } from "../../../lib/bytes/hex.ts";
 import { RequestChannel } from "../../../lib/state/conntrack/channel.ts";
-import { ctDumpRequest } from "../../../lib/netlink/ctnetlink.ts";
+import { ctDumpRequest, ctGetRequest } from "../../../lib/netlink/ctnetlink.ts";
+import { parseAddress } from "../../../lib/net/address.ts";
 import { assertEquals, assertThrows } from "../../helpers/assert.ts";
 import { V53_NEW_EVENT } from "./ct_vectors.ts";
+import { FakeKernel } from "./fake_kernel.ts";
 
 /** A port that answers every send with canned datagrams built from the request's seq. */
 class ScriptedPort {
@@ -78,4 +80,36 @@ Deno.test("RequestChannel.request() gives up after its timeout when nothing answ
   const channel = new RequestChannel(new ScriptedPort(() => []), 20);
   const seq = channel.nextSeq();
   assertThrows(() => channel.request(ctDumpRequest(seq), seq), Error, "no reply within 20 ms");
+});
+
+Deno.test("RequestChannel.askAll() sends the GETs in one datagram and waits for every answer", () => {
+  const kernel = new FakeKernel();
+  const ip = (t: string) => parseAddress(t)!.address;
+  const tuple = (port: number) => ({
+    src: ip("10.0.0.5"),
+    dst: ip("198.51.100.20"),
+    proto: 17,
+    srcPort: port,
+    dstPort: 53,
+  });
+  const port = kernel.open("requests", 0);
+  for (const p of [1, 3]) {
+    kernel.traffic({
+      orig: tuple(p),
+      reply: { ...tuple(p), src: tuple(p).dst, dst: tuple(p).src, srcPort: 53, dstPort: p },
+      status: 8,
+      timeout: 30,
+    });
+  }
+  const channel = new RequestChannel(port);
+  const seqs = [1, 2, 3].map(() => channel.nextSeq());
+  const found: number[] = [];
+  const answers = channel.askAll(
+    [1, 2, 3].map((p, i) => ctGetRequest(tuple(p), seqs[i])),
+    seqs,
+    (seq, msg) => found.push(seqs.indexOf(seq), msg.entry.orig!.srcPort!),
+  );
+  assertEquals(seqs.map((s) => answers.get(s)), [0, 2, 0]); // ENOENT for the missing one
+  assertEquals(found, [0, 1, 2, 3]); // [index, sport] of each entry returned
+  assertEquals([port.datagrams, kernel.gets, port.queue.length], [1, 3, 0]);
 });

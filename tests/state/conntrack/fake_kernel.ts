@@ -111,6 +111,16 @@ export class FakeKernel {
   /** errno to answer the next request of this type with, for failure tests. */
   readonly failNext = new Map<number, number>();
   requests = 0;
+  /** GETs by tuple answered (not dumps). */
+  gets = 0;
+  /** errno to answer every GET by tuple with (a kernel that cannot look entries up). */
+  failGets: number | undefined;
+  /** Keys the next dump leaves out although they are in the table (a dump is not a snapshot). */
+  readonly dumpSkips = new Set<string>();
+  /** Runs when a dump request arrives, before its parts are built: changes racing the dump. */
+  onDump: (() => void) | undefined;
+  /** Runs once a dump's parts are queued, before they are read: they are stale by then. */
+  afterDump: (() => void) | undefined;
   #nextId = 0x1000;
   #nextPort = 9000;
 
@@ -149,6 +159,7 @@ export class FakeKernel {
     if (msg.type === CT_MSG_GET && (msg.flags & NLM_F_DUMP) === NLM_F_DUMP) {
       return this.#dump(port, msg);
     }
+    if (msg.type === CT_MSG_GET) return this.#get(port, bytes, msg);
     let errno: number = CT_ERRNO.EINVAL;
     if (msg.type === CT_MSG_NEW) errno = this.#new(port, msg);
     else if (msg.type === CT_MSG_DELETE) errno = this.#delete(port, msg);
@@ -239,8 +250,33 @@ export class FakeKernel {
     this.#emit(CT_MSG_DELETE, 0, pid, { ...entry, status: (entry.status ?? 0) | IPS.DYING });
   }
 
+  /** GET by (original tuple, zone): the entry, then the ACK asked for; ENOENT when absent. */
+  #get(port: FakePort, request: Uint8Array, msg: CtMessage): void {
+    this.gets++;
+    const entry = msg.entry.orig && this.table.get(ctTupleKey(msg.entry.orig, msg.entry.zone ?? 0));
+    const errno = this.failGets ?? (entry ? 0 : CT_ERRNO.ENOENT);
+    if (errno === 0 && entry) {
+      port.push(
+        encodeCtMessage({
+          type: CT_MSG_NEW,
+          flags: 0,
+          seq: msg.seq,
+          pid: port.portId,
+          family: 2,
+          entry,
+        }),
+      );
+    }
+    if (errno !== 0 || (msg.flags & NLM_F_ACK) !== 0) this.#reply(port, request, msg.seq, errno);
+  }
+
   #dump(port: FakePort, msg: CtMessage): void {
-    const parts = [...this.table.values()].map((entry) =>
+    const hook = this.onDump;
+    this.onDump = undefined;
+    hook?.();
+    const shown = [...this.table].filter(([key]) => !this.dumpSkips.has(key));
+    this.dumpSkips.clear();
+    const parts = shown.map(([, entry]) =>
       encodeCtMessage({
         type: CT_MSG_NEW,
         flags: NLM_F_MULTI,
@@ -254,6 +290,9 @@ export class FakeKernel {
     for (let i = 0; i < parts.length; i += 3) port.push(concat(parts.slice(i, i + 3)));
     const done = new Uint8Array(4);
     port.push(header(NLMSG_DONE, NLM_F_MULTI, msg.seq, port.portId, done));
+    const after = this.afterDump;
+    this.afterDump = undefined;
+    after?.();
   }
 
   /** Packet path: a new or changed flow (events with pid 0). */

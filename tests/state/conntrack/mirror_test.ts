@@ -1,6 +1,7 @@
 import { parseAddress } from "../../../lib/net/address.ts";
 import type { CtEntry, CtEventKind, CtTuple } from "../../../lib/netlink/ct_types.ts";
 import { ctTupleKey } from "../../../lib/netlink/ctnetlink.ts";
+import { ctFlowKey } from "../../../lib/netlink/ctnetlink_key.ts";
 import { buildFilter, DEFAULT_FILTER } from "../../../lib/state/conntrack/filters.ts";
 import { ctToState } from "../../../lib/state/conntrack/mapping.ts";
 import { flowId, flowIdOf, SyncMirror } from "../../../lib/state/conntrack/mirror.ts";
@@ -71,15 +72,113 @@ Deno.test("SyncMirror.sweepEntry() re-announces only timeouts refreshed beyond t
   assertEquals(stats.refreshed, 2);
 });
 
-Deno.test("SyncMirror.sweepEnd() withdraws announced flows the dump did not show", () => {
+type Verdict = "present" | "absent" | "unknown";
+type Between = "nothing" | "destroy" | "update" | "missed again" | "seen again";
+
+/**
+ * [what happens between the sweep and the kernel's answer, the answer,
+ *  changes from the events/sightings in between, change from confirm,
+ *  repaired, sweepMissed, still announced].
+ */
+const SUSPECT_CASES: [Between, Verdict, string, string, number, number, boolean][] = [
+  ["nothing", "absent", "", "delete", 1, 0, false], // a lost DESTROY: the only real repair
+  ["nothing", "present", "", "-", 0, 1, true], // the dump skipped a live entry: kept
+  ["destroy", "absent", "delete", "-", 0, 0, false], // the DESTROY was only queued: no repair
+  ["update", "absent", "update", "-", 0, 0, true], // an event cleared it (its DESTROY will follow)
+  ["nothing", "unknown", "", "-", 0, 0, true], // no word from the kernel: kept, once
+  ["missed again", "unknown", "", "delete", 1, 0, false], // …missing from two sweeps: withdrawn
+  ["seen again", "unknown", "-", "-", 0, 0, true], // the next dump showed it: cleared
+];
+
+Deno.test("SyncMirror: a flow missing from a sweep is only a suspect until the kernel says ENOENT", () => {
+  for (const [between, verdict, during, expected, repaired, missed, kept] of SUSPECT_CASES) {
+    const label = `${between}/${verdict}`;
+    const { m, stats } = mirror();
+    m.event("new", entry(3, 300, 1));
+    m.event("new", entry(3, 300, 2));
+    let seen = new Set<string>();
+    m.sweepEntry(entry(3, 300, 1), false, seen);
+    const suspects = m.sweepEnd(seen);
+    assertEquals(suspects, [ctFlowKey(entry(3, 300, 2).orig!)], label);
+    assertEquals([m.isSuspect(suspects[0]), m.announcedCount], [true, 2], label);
+    const changes: string[] = [];
+    if (between === "destroy") changes.push(m.event("destroy", entry(7, 0, 2))?.type ?? "-");
+    if (between === "update") changes.push(m.event("update", entry(3, 300, 2))?.type ?? "-");
+    if (between !== "nothing" && between !== "destroy" && between !== "update") {
+      // The first answer was "unknown" too; then the next sweep.
+      assertEquals(m.confirm(suspects[0], verdict), undefined, label);
+      seen = new Set();
+      m.sweepEntry(entry(3, 300, 1), false, seen);
+      if (between === "seen again") {
+        changes.push(m.sweepEntry(entry(3, 300, 2), false, seen)?.type ?? "-");
+      }
+      assertEquals(m.sweepEnd(seen).length, between === "missed again" ? 1 : 0, label);
+    }
+    assertEquals(changes.join(","), during, label);
+    const change = m.confirm(suspects[0], verdict);
+    assertEquals(change?.type ?? "-", expected, label);
+    if (change) assertEquals(change.state.lan.port, 2, label);
+    m.settle();
+    assertEquals([stats.repaired, stats.sweepMissed], [repaired, missed], label);
+    assertEquals(m.announcedCount, kept ? 2 : 1, label);
+    assertEquals(
+      m.suspectCount,
+      kept && verdict === "unknown" && between === "nothing" ? 1 : 0,
+      label,
+    );
+  }
+});
+
+/**
+ * Entries a sweep's dump announced, and the events read after it:
+ * [events after the dump, changes they give, repaired, sweepRaced].
+ */
+const DUMP_FOUND_CASES: [CtEventKind[], string, number, number][] = [
+  [[], "", 1, 0], // no event ever announced it: a lost NEW, a real repair
+  [["new"], "-", 0, 1], // created while the dump ran: its NEW, read later, is not sent again
+  [["new", "update"], "-,update", 0, 1],
+  [["update"], "update", 0, 1],
+  [["new", "destroy"], "-,delete", 0, 1], // created and gone during the sweep
+  [["destroy", "new"], "delete,insert", 0, 1], // the dump saw a later instance than the events
+];
+
+Deno.test("SyncMirror counts a dump-announced entry as repaired only if no event announced it", () => {
+  for (const [events, expected, repaired, raced] of DUMP_FOUND_CASES) {
+    const label = events.join(",") || "none";
+    const { m, stats } = mirror();
+    const seen = new Set<string>();
+    assertEquals(m.sweepEntry(entry(3, 300, 9), false, seen)?.type, "insert", label);
+    assertEquals(m.sweepEnd(seen), [], label);
+    const changes = events.map((kind) => m.event(kind, entry(3, 300, 9))?.type ?? "-");
+    assertEquals(changes.join(","), expected, label);
+    m.settle();
+    assertEquals([stats.repaired, stats.sweepRaced], [repaired, raced], label);
+    m.settle(); // settled once: the next settle counts nothing again
+    assertEquals(stats.repaired, repaired, label);
+  }
+});
+
+Deno.test("SyncMirror: a flow deleted and re-created during a sweep is withdrawn and re-announced by its events", () => {
   const { m, stats } = mirror();
-  m.event("new", entry(3, 300, 1));
-  m.event("new", entry(3, 300, 2));
+  m.event("new", entry(3, 300, 5));
   const seen = new Set<string>();
-  m.sweepEntry(entry(3, 290, 1), false, seen);
-  const gone = m.sweepEnd(seen);
-  assertEquals(gone.map((c) => [c.type, c.state.lan.port]), [["delete", 2]]);
-  assertEquals(stats.repaired, 1);
+  // The dump shows the new instance (same tuple, same timeout): nothing to say yet.
+  assertEquals(m.sweepEntry({ ...entry(3, 300, 5), id: 77 }, false, seen), undefined);
+  assertEquals(m.sweepEnd(seen), []);
+  // Then the queued events of the old instance's end and the new one's start.
+  assertEquals(m.event("destroy", entry(7, 0, 5))?.type, "delete");
+  assertEquals(m.event("new", { ...entry(3, 300, 5), id: 77 })?.type, "insert");
+  m.settle();
+  assertEquals([stats.repaired, stats.sweepRaced, stats.sweepMissed], [0, 0, 0]);
+  assertEquals(m.announcedCount, 1);
+});
+
+Deno.test("SyncMirror.sweepEnd() does not judge flows first announced after a sliced sweep began", () => {
+  const { m, clock } = mirror();
+  m.event("new", entry(3, 300, 1));
+  clock.now = 5_000;
+  m.event("new", entry(3, 300, 2)); // after the sweep began at t = 1 s
+  assertEquals(m.sweepEnd(new Set(), 1_000), [ctFlowKey(entry(3, 300, 1).orig!)]);
 });
 
 Deno.test("SyncMirror keeps a learned flow quiet in sweeps and reports it under the peer's identity", () => {
@@ -135,8 +234,9 @@ Deno.test("SyncMirror.sweepEntry(force) re-sends only entries whose state, statu
   for (const [e, expected] of cases) {
     assertEquals(m.sweepEntry(e, true, seen)?.type ?? "-", expected);
   }
-  assertEquals([stats.repaired, stats.refreshed], [1, 0]);
   assertEquals(m.sweepEnd(seen), []);
+  m.settle(); // no event announced port 4 by the end of the sweep: a lost NEW, repaired
+  assertEquals([stats.repaired, stats.refreshed], [1, 0]);
 });
 
 Deno.test("flowId() separates flows whose CTA_IDs collide and is stable for one flow", () => {
@@ -198,4 +298,19 @@ Deno.test("flowIdOf() streams the same FNV-1a as flowId(ctTupleKey()) for every 
       ctTupleKey(orig, zone),
     );
   }
+});
+
+Deno.test("SyncMirror: a dump copy of a flow whose DESTROY was read during the sweep is not announced", () => {
+  const { m, stats } = mirror();
+  m.event("new", entry(3, 300, 6));
+  m.sweepBegin();
+  assertEquals(m.event("destroy", entry(7, 0, 6))?.type, "delete");
+  const seen = new Set<string>();
+  assertEquals(m.sweepEntry(entry(3, 300, 6), false, seen), undefined); // a stale dump part
+  assertEquals(m.sweepEnd(seen), []);
+  m.settle();
+  assertEquals([stats.repaired, stats.sweepRaced, m.announcedCount], [0, 1, 0]);
+  // After the sweep, a dump sighting of an unknown flow announces it again.
+  m.sweepBegin();
+  assertEquals(m.sweepEntry(entry(3, 300, 6), false, new Set())?.type, "insert");
 });

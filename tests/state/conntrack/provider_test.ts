@@ -447,3 +447,155 @@ Deno.test("ConntrackProvider.sweep() finishes a sliced sweep under way before it
   assertEquals(provider.stats.resyncs, 1);
   await provider.close();
 });
+
+/**
+ * Sweeps racing the table, through the fake kernel's dump and GET:
+ * [case, what changes while the dump is taken, expected changes after load,
+ *  repaired, sweepRaced, sweepMissed, GETs].
+ */
+const RACES: [string, (k: FakeKernel) => void, string[], number, number, number, number][] = [
+  ["nothing moves", () => {}, [], 0, 0, 0, 0],
+  ["A left out of the dump, still live", (k) => k.dumpSkips.add(ctFlowKeyOf(k, A)), [], 0, 0, 1, 1],
+  ["C created while the dump runs", (k) => k.traffic(flow(C)), ["insert 10.0.0.7"], 0, 1, 0, 0],
+  ["A expires while the dump runs", (k) => k.expire(A), ["delete 10.0.0.5"], 0, 0, 0, 1],
+  [
+    "A deleted and re-created",
+    (k) => {
+      k.expire(A);
+      k.traffic(flow(A, { timeout: 280 }));
+    },
+    ["delete 10.0.0.5", "insert 10.0.0.5"],
+    0,
+    0,
+    0,
+    0,
+  ],
+  [
+    "A deleted, re-created, left out",
+    (k) => {
+      k.expire(A);
+      k.traffic(flow(A, { timeout: 280 }));
+      k.dumpSkips.add(ctFlowKeyOf(k, A));
+    },
+    ["delete 10.0.0.5", "insert 10.0.0.5"],
+    0,
+    0,
+    0,
+    1,
+  ],
+  [
+    "A's DESTROY lost",
+    (k) => {
+      k.table.delete(ctFlowKeyOf(k, A));
+    },
+    ["delete 10.0.0.5"],
+    1,
+    0,
+    0,
+    1,
+  ],
+  [
+    "C's NEW lost",
+    (k) => {
+      k.traffic(flow(C));
+      k.ports[0].queue.length = 0;
+    },
+    ["insert 10.0.0.7"],
+    1,
+    0,
+    0,
+    0,
+  ],
+];
+const C = tcp("10.0.0.7", 40002, "198.51.100.20", 443);
+
+for (const sliced of [false, true]) {
+  Deno.test(`ConntrackProvider.${sliced ? "sweepInSlices" : "sweep"}() never withdraws a live flow and counts only real repairs`, async () => {
+    for (const [name, race, expected, repaired, raced, missed, gets] of RACES) {
+      let now = 1_000_000;
+      const { kernel, provider, changes } = rig({ sweepSliceMs: 0, now: () => now }, (k) => {
+        k.traffic(flow(A));
+        k.traffic(flow(B));
+      });
+      await provider.load();
+      now += 1000;
+      kernel.ports[0].queue.length = 0;
+      kernel.onDump = () => race(kernel);
+      if (sliced) await new Promise<void>((resolve) => provider.sweepInSlices(false, resolve));
+      else provider.sweep(false);
+      assertEquals(changes.map((c) => `${c.type} ${c.state.lan.addr}`), expected, name);
+      const { stats } = provider;
+      assertEquals(
+        [stats.repaired, stats.sweepRaced, stats.sweepMissed],
+        [repaired, raced, missed],
+        name,
+      );
+      assertEquals(kernel.gets, gets, name);
+      assertEquals(provider.announcedCount, kernel.table.size, name);
+      await provider.close();
+    }
+  });
+}
+
+Deno.test("ConntrackProvider.sweep() keeps a suspect the kernel cannot look up until a second sweep misses it", async () => {
+  const { kernel, provider, changes, logs } = rig({}, (k) => {
+    k.traffic(flow(A));
+    k.traffic(flow(B));
+  });
+  await provider.load();
+  kernel.ports[0].queue.length = 0;
+  kernel.table.delete(ctFlowKeyOf(kernel, A)); // gone without an event…
+  kernel.failGets = CT_ERRNO.EINVAL; // …and the GET does not answer
+  provider.sweep(false);
+  assertEquals([changes.length, provider.stats.repaired, kernel.gets], [0, 0, 1]);
+  provider.sweep(false);
+  assertEquals(changes.map((c) => `${c.type} ${c.state.lan.addr}`), ["delete 10.0.0.5"]);
+  assertEquals([provider.stats.repaired, kernel.gets], [1, 2]);
+  assertEquals(logs.filter((l) => l.startsWith("error")), []);
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider.sweepInSlices() does not bring back a flow from a dump part older than its DESTROY", async () => {
+  let now = 1_000_000;
+  const { kernel, provider, changes } = rig({ sweepSliceMs: 0, now: () => now }, (k) => {
+    k.traffic(flow(A));
+    k.traffic(flow(B));
+  });
+  await provider.load();
+  now += 1000;
+  kernel.ports[0].queue.length = 0;
+  // The dump's parts are queued with A in them; then A goes and its DESTROY is read (the
+  // reactor between two slices) before those parts are.
+  kernel.afterDump = () => {
+    kernel.expire(A);
+    provider.drainEvents();
+  };
+  await new Promise<void>((resolve) => provider.sweepInSlices(false, resolve));
+  assertEquals(changes.map((c) => `${c.type} ${c.state.lan.addr}`), ["delete 10.0.0.5"]);
+  assertEquals([provider.stats.repaired, provider.stats.sweepRaced], [0, 1]);
+  assertEquals(provider.announcedCount, 1);
+  // A comes back for real: its NEW announces it.
+  kernel.traffic(flow(A));
+  provider.drainEvents();
+  assertEquals(changes.at(-1)?.type, "insert");
+  await provider.close();
+});
+
+Deno.test("ConntrackProvider.sweepInSlices() does not bring back a peer's flow it deleted while the dump ran", async () => {
+  let now = 1_000_000;
+  const { kernel, provider, changes } = rig({ sweepSliceMs: 0, now: () => now });
+  await provider.load();
+  await provider.apply({ type: "insert", state: peerState(flow(A)), peer: "p" });
+  now += 1000;
+  // The dump's parts are queued with A in them; then the peer's delete of A is applied
+  // (its event is our own: filtered) before those parts are read.
+  kernel.afterDump = () => {
+    void provider.apply({ type: "delete", state: peerState(flow(A)), peer: "p" });
+  };
+  await new Promise<void>((resolve) => provider.sweepInSlices(false, resolve));
+  assertEquals(kernel.table.size, 0);
+  assertEquals(changes, []); // no ghost announced back to the peer
+  assertEquals([provider.stats.repaired, provider.stats.sweepRaced], [0, 1]);
+  assertEquals([provider.announcedCount, provider.learnedCount], [0, 0]);
+  await provider.close();
+});
