@@ -73,7 +73,7 @@ async function lossCase(): Promise<string[]> {
         method === "netem"
           ? "`tc netem loss N% delay 50ms 50ms` on both sync interfaces"
           : "nftables `numgen random` drop of protocol 240 on both sync interfaces — this kernel " +
-            "has no sch_netem (CONFIG_NET_SCH_NETEM unset), so **no jitter** was applied"
+            "has no sch_netem (CONFIG_NET_SCH_NETEM unset), so no jitter here: jitter is case 1b"
       }. One bulk update of the table took ${ms(bulkMs)}. Difference = −missing on B / ` +
       "+extra on B (deletes lost) / ~stale on B (updates lost).",
       "",
@@ -171,12 +171,11 @@ async function jitterCase(): Promise<string[]> {
   }
   rows.push(
     "",
-    "Times are from the end of the fault (the NFQUEUE rule removed). Reordering alone loses " +
-      "nothing that pfsync cannot repair, except one thing: a delete that overtakes its " +
-      "state's insert (or the full update answering an update request) is dropped or undone " +
-      "by the backup, and the late packet then creates a state the master no longer has; " +
-      "only a bulk update with the backup's purge of states the master did not send removes " +
-      "it. The queue is on the switch, not on A's OUTPUT hook, because a packet held there " +
+    "Times are from the end of the fault (the NFQUEUE rule removed). Reordering loses " +
+      "nothing, with one trap: a delete that overtakes its state's insert or update would let " +
+      "the late record create a state the master no longer has; the backup remembers deleted " +
+      "states for 2 s (lib/pfsync/tombstones.ts) and refuses such records (counted `stale`). " +
+      "The queue is on the switch, not on A's OUTPUT hook, because a packet held there " +
       "still counts against A's socket send buffer (netem orphans what it holds): a bulk " +
       "update's burst then fails with ENOBUFS after ~2 × SO_SNDBUF (185 of 3,000 " +
       'back-to-back sends got out), loss the fault would not cause. "Timers late" is how ' +

@@ -6,6 +6,7 @@
  * Network input never throws out of `receive`: DecodeErrors are counted, any
  * other exception is a bug and propagates.
  */
+import { Tombstones } from "./tombstones.ts";
 import { DecodeError } from "../bytes/errors.ts";
 import type { Origin, StateTable } from "../state/table.ts";
 import type { State, StateKey, StatePeer } from "../state/types.ts";
@@ -98,6 +99,8 @@ const PEER_STATE = 24;
 export class PfsyncReceiver {
   private readonly d: ReceiverDeps;
   private readonly scratch = new Uint8Array(STATE_RECORD_SIZE);
+  /** States deleted a moment ago: a record reordered behind its delete must not revive them. */
+  readonly tombstones = new Tombstones();
   private readonly af6: number;
   private readonly staleDetection: boolean;
   private readonly handlers: readonly Handler[];
@@ -209,6 +212,7 @@ export class PfsyncReceiver {
         this.d.stats.badstate++;
         continue;
       }
+      if (this.deletedAt(view, o, ctx.now)) continue;
       if (this.d.table.insertRecord(this.learnedAt(bytes, o), ctx.origin)) continue;
       const r = { id: view.getBigUint64(o), creatorId: view.getUint32(o + S.creatorId) };
       // The same state again is harmless (and marks it refreshed for the stale
@@ -238,6 +242,7 @@ export class PfsyncReceiver {
         stats.badstate++; // ours, deleted here: not brought back
         continue;
       }
+      if (this.deletedAt(view, o, ctx.now)) continue;
       if (table.insertRecord(this.learnedAt(bytes, o), ctx.origin)) continue;
       const r = decodeStateRecord(bytes, o, view);
       const local = table.get(r);
@@ -272,6 +277,11 @@ export class PfsyncReceiver {
       }
       const local = table.get(r);
       if (!local) {
+        const lo = Number(r.id & 0xffffffffn);
+        if (this.tombstones.has(Number(r.id >> 32n), lo, r.creatorId, ctx.now)) {
+          stats.stale++; // sent before its delete, arrived after it: nothing to ask for
+          continue;
+        }
         this.d.sender.requestState(r, ctx.source);
         stats.badstate++;
         continue;
@@ -289,8 +299,26 @@ export class PfsyncReceiver {
 
   private onDelete(records: readonly StateKey[], ctx: Context): void {
     for (const r of records) {
+      this.tombstones.add(r.id, r.creatorId, ctx.now);
       if (!this.d.table.delete(r, ctx.origin)) this.d.stats.badstate++;
     }
+  }
+
+  /**
+   * Whether the full record at `o` is of a state deleted a moment ago (its
+   * delete overtook it on the link): then it is old, counted `stale`, and
+   * must not create the state again.
+   */
+  private deletedAt(view: DataView, o: number, now: number): boolean {
+    if (this.tombstones.size === 0) return false;
+    const gone = this.tombstones.has(
+      view.getUint32(o),
+      view.getUint32(o + 4),
+      view.getUint32(o + S.creatorId),
+      now,
+    );
+    if (gone) this.d.stats.stale++;
+    return gone;
   }
 
   private onRequest(records: readonly R.UpdateRequest[], ctx: Context): void {
