@@ -252,9 +252,20 @@ export class PfsyncReceiver {
       }
       const verdict = this.staleDetection ? judgeFullUpdate(local, r.src, r.dst) : "fresh";
       if (verdict === "fresh") {
+        // A full update also carries what UPD_C cannot: the sender sends one when those change
+        // (a conntrack mark or status under LX1), so they are taken over too.
         table.patch(
           r,
-          { src: r.src, dst: r.dst, timeout: r.timeout, expire: r.expire },
+          {
+            src: r.src,
+            dst: r.dst,
+            timeout: r.timeout,
+            expire: r.expire,
+            rule: r.rule,
+            anchor: r.anchor,
+            natRule: r.natRule,
+            log: r.log,
+          },
           ctx.origin,
         );
         continue;

@@ -43,6 +43,11 @@ export interface StatePatch {
   readonly expire?: number;
   readonly packets?: readonly [number, number];
   readonly bytes?: readonly [number, number];
+  /** Carried by full updates only: under LX1 the conntrack mark, status and zone. */
+  readonly rule?: number;
+  readonly anchor?: number;
+  readonly natRule?: number;
+  readonly log?: number;
 }
 
 export interface FlowKey {
@@ -243,6 +248,10 @@ export class StateTable {
     if (patch.src) encodePeer(patch.src, view, chunk, o + OFF.src);
     if (patch.dst) encodePeer(patch.dst, view, chunk, o + OFF.dst);
     if (patch.timeout !== undefined) chunk[o + OFF.timeout] = patch.timeout;
+    if (patch.rule !== undefined) view.setUint32(o + OFF.rule, patch.rule >>> 0);
+    if (patch.anchor !== undefined) view.setUint32(o + OFF.anchor, patch.anchor >>> 0);
+    if (patch.natRule !== undefined) view.setUint32(o + OFF.natRule, patch.natRule >>> 0);
+    if (patch.log !== undefined) chunk[o + OFF.log] = patch.log;
     if (patch.packets) {
       view.setUint32(o + OFF.packets0, patch.packets[0] >>> 0);
       view.setUint32(o + OFF.packets1, patch.packets[1] >>> 0);

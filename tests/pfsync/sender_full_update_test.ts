@@ -14,6 +14,7 @@ import {
 import { StateTable, type TableEvent } from "../../lib/state/table.ts";
 import type { State } from "../../lib/state/types.ts";
 import { makeState } from "./fixtures.ts";
+import { Segment } from "./sim.ts";
 
 const summary = (out: Outgoing[]) => out.map((o) => [o.action, o.records]);
 
@@ -70,4 +71,31 @@ Deno.test("PfsyncSender without compression ignores the full flag (every update 
   sender.update({ ...a, rule: 5 }, 0, true);
   sender.flush();
   assertEquals(summary(sender.take()), [[PFSYNC_ACT_UPD, 1]]);
+});
+
+Deno.test("PfsyncEngine: a mark (rule) or status (anchor) changed on A reaches B's table", () => {
+  const seg = new Segment();
+  const a = seg.add("A", "10.0.0.1");
+  const b = seg.add("B", "10.0.0.2");
+  a.engine.start();
+  b.engine.start();
+  seg.pump();
+  seg.run(2_000);
+  const state = makeState({ creatorId: 0x10000000, rule: 1, anchor: 0x8 });
+  a.table.insert(state, "local");
+  seg.run(1_100);
+  assertEquals(b.table.get(state)?.rule, 1);
+  const changes: [string, Partial<State>][] = [
+    ["mark", { rule: 0x2a }],
+    ["status", { anchor: 0x8 | 0x4 }],
+    ["window only (UPD_C) keeps them", { src: { ...state.src, seqlo: state.src.seqlo + 5 } }],
+  ];
+  let current = state;
+  for (const [what, change] of changes) {
+    current = { ...current, ...change };
+    a.table.replace(current, "local");
+    seg.run(1_100);
+    const got = b.table.get(state);
+    assertEquals([got?.rule, got?.anchor], [current.rule, current.anchor], what);
+  }
 });
