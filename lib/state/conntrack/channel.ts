@@ -135,15 +135,7 @@ export class RequestChannel {
    * errno per sequence number that failed (absent = success).
    */
   batch(parts: readonly Uint8Array[], seqs: readonly number[]): Map<number, number> {
-    let length = 0;
-    for (const part of parts) length += (part.length + 3) & ~3;
-    const datagram = new Uint8Array(length);
-    let at = 0;
-    for (const part of parts) {
-      datagram.set(part, at);
-      at += (part.length + 3) & ~3;
-    }
-    return this.sendBatch(datagram, seqs);
+    return this.sendBatch(oneDatagram(parts), seqs);
   }
 
   /**
@@ -179,14 +171,7 @@ export class RequestChannel {
     seqs: readonly number[],
     onData?: (seq: number, msg: CtMessage) => void,
   ): Map<number, number> {
-    let length = 0;
-    for (const part of parts) length += (part.length + 3) & ~3;
-    const datagram = new Uint8Array(length);
-    let at = 0;
-    for (const part of parts) {
-      datagram.set(part, at);
-      at += (part.length + 3) & ~3;
-    }
+    const datagram = oneDatagram(parts);
     const waiting = new Set(seqs);
     const answers = new Map<number, number>();
     this.port.send(datagram);
@@ -258,4 +243,17 @@ export class RequestChannel {
     }
     return undefined;
   }
+}
+
+/** Netlink messages laid end to end, each padded to 4 bytes, as one datagram. */
+function oneDatagram(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += (part.length + 3) & ~3;
+  const datagram = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    datagram.set(part, at);
+    at += (part.length + 3) & ~3;
+  }
+  return datagram;
 }
