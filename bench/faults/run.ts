@@ -74,20 +74,25 @@ async function lossCase(): Promise<string[]> {
           ? "`tc netem loss N% delay 50ms 50ms` on both sync interfaces"
           : "nftables `numgen random` drop of protocol 240 on both sync interfaces — this kernel " +
             "has no sch_netem (CONFIG_NET_SCH_NETEM unset), so no jitter here: jitter is case 1b"
-      }. One bulk update of the table took ${ms(bulkMs)}. Difference = −missing on B / ` +
-      "+extra on B (deletes lost) / ~stale on B (updates lost).",
+      }, both ways (so NACKs and repairs are lost too). The loss ends once A's send queues ` +
+      "have drained under it (updates coalesce for up to 1 s); the time to equal is measured " +
+      "from there, by polling both agents' `states.digest` every 10 ms and confirming with a " +
+      `full comparison. One bulk update of the table took ${ms(bulkMs)}. Difference = ` +
+      "−missing on B / +extra on B (deletes lost) / ~stale on B (updates lost).",
       "",
       "| loss | churn rounds | largest difference | equal by themselves after the loss ends " +
-      "(else left after 10 s) | `resync`: equal after | left after resync |",
-      "| ---: | ---: | --- | --- | ---: | --- |",
+      "(else left after 10 s) | lost packets repaired by NACK / lost for good / " +
+      "loss-triggered bulk updates | NACKs sent / states re-sent | `resync`: equal after | " +
+      "left after resync |",
+      "| ---: | ---: | --- | --- | --- | --- | ---: | --- |",
     ];
     for (const r of levels) {
       rows.push(
         `| ${r.level} % | ${r.rounds} | ${diff(r.largestDiff)} | ${
           r.selfHealMs >= 0 ? ms(r.selfHealMs) : diff(r.leftWithoutResync)
-        } | ${r.selfHealMs >= 0 ? "not needed" : ms(r.resyncHealMs)} | ${
-          diff(r.leftAfterResync)
-        } |`,
+        } | ${r.repaired} / ${r.lostForGood} / ${r.bulkRequests} | ${r.nacks} / ${r.repairs} | ${
+          r.selfHealMs >= 0 ? "not needed" : ms(r.resyncHealMs)
+        } | ${diff(r.leftAfterResync)} |`,
       );
     }
     const selfHealed = levels.filter((r) => r.selfHealMs >= 0).length;
@@ -95,9 +100,11 @@ async function lossCase(): Promise<string[]> {
       "",
       `Finding: ${selfHealed} of ${levels.length} levels became equal by themselves, ` +
         "without `resync`. pfsync has no acknowledgement; pfsyncd's sequence trailer shows the " +
-        "backup which packets never arrived, it asks for a bulk update once the link is quiet " +
-        "(1 s without loss), and the bulk update's end purges the learned states the master no " +
-        "longer has (the lost deletes).",
+        "backup which packets never arrived, it NACKs them (10 ms after the gap, longer when " +
+        "the link reorders), and the master re-sends the states those packets carried as they " +
+        "are now (a full update, or a delete for a state that is gone). Packets the master no " +
+        "longer remembers, or that stay missing for 5 s, fall back to a bulk update once the " +
+        "link is quiet, whose end purges the learned states the master no longer has.",
       "",
     );
     return rows;

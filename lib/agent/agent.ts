@@ -154,6 +154,7 @@ export class Agent {
         auth,
         sequence: config.pfsync.sequence,
         bulkPurge: config.pfsync.bulkPurge,
+        repair: config.pfsync.repair,
       },
       holdPreemption: (on, reason) => {
         this.carp.host.setBulkUpdatePending(on);
@@ -280,6 +281,7 @@ export class Agent {
         },
         stats: { ...pf.stats } as unknown as Record<string, number>,
         lastReceiveAt: this.pfsync?.lastReceiveAt || undefined,
+        heal: { ...pf.heal },
       },
       demotion: {
         value: demotionTotal(demotion),

@@ -8,6 +8,7 @@ import type { DemotionStatus } from "../control/types.ts";
 import type { Agent } from "./agent.ts";
 import { MAINTENANCE_DEMOTION } from "./agent.ts";
 import { originText, stateView } from "./state_view.ts";
+import { digestTable } from "../state/digest.ts";
 
 export function buildHandlers(agent: Agent): ControlHandlers {
   const demotion = (): DemotionStatus => agent.status().demotion;
@@ -22,6 +23,7 @@ export function buildHandlers(agent: Agent): ControlHandlers {
       }
       return Promise.resolve({ states });
     },
+    "states.digest": () => Promise.resolve({ ...digestTable(agent.table) }),
     "states.import": ({ lines }) => {
       const result = memoryProvider(agent).importLines(lines);
       return Promise.resolve({

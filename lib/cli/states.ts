@@ -1,8 +1,9 @@
 /**
- * `pfsyncd states` (list), `states import FILE|-`, `states generate N` and
- * `states delete`. Import sends the file in batches below the agent's 1 MiB
- * request cap, so a file of any size goes through; errors are reported with
- * the file's own line numbers.
+ * `pfsyncd states` (list, or with `--digest` the count and a hash of the
+ * table), `states import FILE|-`, `states generate N` and `states delete`.
+ * Import sends the file in batches below the agent's 1 MiB request cap, so
+ * a file of any size goes through; errors are reported with the file's own
+ * line numbers.
  */
 import type { Command } from "commander";
 import { callAgent, ControlClient } from "../control/client.ts";
@@ -25,12 +26,26 @@ export function registerStates(program: Command): void {
     .description("list the state table (pfctl -s state form), or import/delete states")
     .option("--json", "one JSON object per line (the form 'states import' reads)")
     .option("-v, --verbose", "add age, expiry, packets, bytes, id and creator id")
+    .option(
+      "--digest",
+      "print only 'COUNT DIGEST': a hash of ids, protocols, endpoints and peers, " +
+        "equal on two agents whose tables are in sync",
+    )
     .addHelpText(
       "after",
-      "\nExamples:\n  pfsyncd states -v\n  pfsyncd states --json > table.jsonl",
+      "\nExamples:\n  pfsyncd states -v\n  pfsyncd states --json > table.jsonl\n" +
+        "  pfsyncd states --digest",
     );
   addControlOption(states).action(
-    async (options: ControlOptions & { json?: boolean; verbose?: boolean }) => {
+    async (options: ControlOptions & { json?: boolean; verbose?: boolean; digest?: boolean }) => {
+      if (options.digest) {
+        const result = await withAgent(() =>
+          callAgent(options.control, "states.digest", {}, { timeoutMs: LISTING_TIMEOUT_MS })
+        );
+        return await writeOut(
+          options.json ? JSON.stringify(result) + "\n" : `${result.count} ${result.digest}\n`,
+        );
+      }
       const verbose = options.verbose ?? false;
       const result = await withAgent(() =>
         callAgent(options.control, "states", { verbose }, {

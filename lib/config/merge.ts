@@ -199,6 +199,7 @@ function build(
   if (s["pfsync.auth"]) config.pfsync.auth = s["pfsync.auth"].value;
   if (s["pfsync.bulkPurge"]) config.pfsync.bulkPurge = s["pfsync.bulkPurge"].value;
   if (s["pfsync.sequence"]) config.pfsync.sequence = s["pfsync.sequence"].value;
+  if (s["pfsync.repair"]) config.pfsync.repair = s["pfsync.repair"].value;
   const optional = [
     ["sysctl.demotion", "demotion"],
     ["sysctl.senderrDemotionFactor", "senderrDemotionFactor"],

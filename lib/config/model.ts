@@ -75,6 +75,8 @@ export interface PfsyncConfig {
   bulkPurge?: boolean;
   /** Sequence trailer, idle beacons and loss-triggered bulk updates (unset = on). */
   sequence?: boolean;
+  /** NACKs for missing packets and answers to peers' NACKs (unset = on; needs sequence). */
+  repair?: boolean;
 }
 
 export interface SysctlConfig {
@@ -164,6 +166,7 @@ export interface Settings {
   "pfsync.auth": { keyfile: string; required: boolean };
   "pfsync.bulkPurge": boolean;
   "pfsync.sequence": boolean;
+  "pfsync.repair": boolean;
   "sysctl.allow": boolean;
   "sysctl.preempt": boolean;
   "sysctl.log": number;

@@ -31,6 +31,7 @@ export function configToPlain(config: AgentConfig, opts: PrintOptions = {}) {
   pfsync.defer = config.pfsync.defer;
   if (config.pfsync.bulkPurge !== undefined) pfsync.bulk_purge = config.pfsync.bulkPurge;
   if (config.pfsync.sequence !== undefined) pfsync.sequence = config.pfsync.sequence;
+  if (config.pfsync.repair !== undefined) pfsync.repair = config.pfsync.repair;
   if (config.pfsync.auth) pfsync.auth = { ...config.pfsync.auth };
   const s = config.sysctl;
   const sysctl: Record<string, unknown> = { allow: s.allow, preempt: s.preempt, log: s.log };

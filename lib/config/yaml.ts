@@ -43,6 +43,7 @@ const SETTING_PATHS: [Path, SettingKey][] = [
   [["pfsync", "defer"], "pfsync.defer"],
   [["pfsync", "bulk_purge"], "pfsync.bulkPurge"],
   [["pfsync", "sequence"], "pfsync.sequence"],
+  [["pfsync", "repair"], "pfsync.repair"],
   [["sysctl", "allow"], "sysctl.allow"],
   [["sysctl", "preempt"], "sysctl.preempt"],
   [["sysctl", "log"], "sysctl.log"],

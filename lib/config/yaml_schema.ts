@@ -116,6 +116,7 @@ export const yamlSchema = z.strictObject({
     defer: bool("pfsync.defer").optional(),
     bulk_purge: bool("pfsync.bulk_purge").optional(),
     sequence: bool("pfsync.sequence").optional(),
+    repair: bool("pfsync.repair").optional(),
     auth: z.strictObject({
       keyfile: text("pfsync.auth.keyfile"),
       required: bool("pfsync.auth.required").optional(),

@@ -25,6 +25,7 @@ export type {
   ResyncResult,
   StatesDeleteParams,
   StatesDeleteResult,
+  StatesDigestResult,
   StatesGenerateParams,
   StatesGenerateResult,
   StatesImportParams,

@@ -35,6 +35,12 @@ export interface StatesParams {
 export interface StatesResult {
   states: StateView[];
 }
+/** `states.digest`: an order-independent hash of what sync must carry (lib/state/digest.ts). */
+export interface StatesDigestResult {
+  count: number;
+  /** 16 hex digits; equal on two agents whose tables agree on key, proto, src, dst and peers. */
+  digest: string;
+}
 export interface StatesImportParams {
   lines: string[];
 }
@@ -84,6 +90,7 @@ export interface ReloadResult {
 export interface UnaryMethods {
   status: { params: Record<string, never>; result: StatusResult };
   states: { params: StatesParams; result: StatesResult };
+  "states.digest": { params: Record<string, never>; result: StatesDigestResult };
   "states.import": { params: StatesImportParams; result: StatesImportResult };
   "states.delete": { params: StatesDeleteParams; result: StatesDeleteResult };
   "states.generate": { params: StatesGenerateParams; result: StatesGenerateResult };
@@ -105,6 +112,7 @@ export type Method = UnaryMethod | StreamMethod;
 export const UNARY_METHODS: readonly UnaryMethod[] = [
   "status",
   "states",
+  "states.digest",
   "states.import",
   "states.delete",
   "states.generate",

@@ -38,6 +38,10 @@ const PFSYNC_COUNTER_LINES: readonly CounterLine[] = [
   ["oerrors", 2, "send error(s)"],
   ["seqgaps", 1, "packet(s) lost (sequence gaps)"],
   ["bulkpurged", 1, "stale state(s) purged by bulk update"],
+  ["nacksent", 1, "repair request(s) sent (NACK)"],
+  ["nackrcvd", 1, "repair request(s) answered"],
+  ["repairsent", 1, "state(s) re-sent as repairs"],
+  ["seqrepaired", 1, "lost packet(s) repaired"],
 ];
 
 // carpstats in netstat's order; badif, oerrors, preempt and ownpackets are

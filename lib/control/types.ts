@@ -45,6 +45,23 @@ export interface PfsyncStatus {
   stats: Counters;
   /** Wall clock (ms since the epoch) when pfsync packets were last received; absent before any. */
   lastReceiveAt?: number;
+  /** Loss healing (beyond the BSDs): settings and what waits now. */
+  heal?: HealStatus;
+}
+
+export interface HealStatus {
+  sequence: boolean;
+  bulkPurge: boolean;
+  repair: boolean;
+  /** Packets lost for good that wait for a bulk update. */
+  lossPending: number;
+  /** Missing packets still waiting for a late arrival or a repair. */
+  openHoles: number;
+  /** The current wait before a missing packet is NACKed (grows with reordering seen). */
+  nackDelayMs: number;
+  /** Records queued to send (coalescing or paced). */
+  queued: number;
+  lastPurged: number;
 }
 
 export interface DemotionReason {

@@ -40,6 +40,7 @@ const VALIDATORS: Readonly<Record<Method, Validator>> = {
   resync: none,
   reload: none,
   watch: none,
+  "states.digest": none,
   states: (params) => {
     const verbose = optionalBoolean(params, "verbose");
     return verbose === undefined ? {} : { verbose };

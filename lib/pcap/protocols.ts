@@ -4,6 +4,7 @@
  * §6.1) through the codecs the agent itself runs, then the fields and, for
  * pfsync, one view a record. Dispatched by protocol number (PROTOCOLS).
  */
+import { describeTrailing } from "../pfsync/repair_wire.ts";
 import { DecodeError } from "../bytes/errors.ts";
 import { toHex } from "../bytes/hex.ts";
 import {
@@ -171,8 +172,9 @@ function pfsyncPacket(base: Base, net: Network, options: InspectOptions): Packet
       ...(problem ? { problem } : {}),
     };
   });
+  const behind = describeTrailing(bytes, frame.end);
   const summary = `pfsync v${head.version} ${name} count ${head.count} len ${bytes.length}${
-    trailing > 0 ? ` (+${trailing} trailing)` : ""
+    trailing > 0 ? ` (+${trailing} trailing: ${behind})` : ""
   }`;
   return finish(base, "pfsync", checks, null, summary, {
     version: head.version,
@@ -181,6 +183,7 @@ function pfsyncPacket(base: Base, net: Network, options: InspectOptions): Packet
     actionName: name,
     count: head.count,
     trailing,
+    ...(behind ? { trailer: behind } : {}),
   }, records);
 }
 

@@ -6,19 +6,29 @@
  * only changes of origin "local" are announced — learned states never echo.
  *
  * Healing (beyond the BSDs): packets carry a sequence trailer (sequence.ts),
- * an idle link gets one beacon after its last packet, lost packets make a
- * bulk update due (heal.ts), and a finished bulk update purges the
- * peer-learned states nothing refreshed since it was requested — those the
- * responder no longer has.
+ * an idle link gets a beacon soon after its last packet and one more later,
+ * missing packets are NACKed and their states re-sent as they are now
+ * (repair_wire.ts), packets lost for good make a bulk update due (heal.ts),
+ * and a finished bulk update purges the peer-learned states nothing
+ * refreshed since it was requested — those the responder no longer has.
  */
 import { DecodeError } from "../bytes/errors.ts";
 import type { StateTable, TableEvent } from "../state/table.ts";
 import { AUTH_MAGIC, type AuthMode, PfsyncAuth } from "./auth.ts";
 import { type BulkEffect, BulkRequester, BulkResponder } from "./bulk.ts";
 import { frameLength } from "./frame.ts";
-import { INADDR_PFSYNC_GROUP, PFSYNC_ACT_MAX, PFSYNC_ACT_UPD_C } from "./header.ts";
+import { INADDR_PFSYNC_GROUP, PFSYNC_ACT_MAX } from "./header.ts";
 import { type HealOptions, HealScheduler } from "./heal.ts";
-import { SEQ_MAGIC, SEQ_TRAILER_SIZE, SequenceCounter, SequenceTracker } from "./sequence.ts";
+import {
+  type RepairTiming,
+  SEQ_MAGIC,
+  SEQ_TRAILER_SIZE,
+  SequenceCounter,
+  SequenceTracker,
+} from "./sequence.ts";
+import { RepairLog, seqAdd } from "./repair_log.ts";
+import { decodeNackPacket, decodeRepaired, type Nack, type RepairedRange } from "./repair_wire.ts";
+import { SYNC_FLAG_NOSYNC } from "../state/types.ts";
 import { unwrapIPv4 } from "./ip.ts";
 import { PfsyncReceiver, type ReceiveMeta, type ReceiveVerdict } from "./receiver.ts";
 import { type Outgoing, PfsyncSender } from "./sender.ts";
@@ -76,11 +86,20 @@ export interface PfsyncEngineConfig {
   readonly sequence?: boolean;
   /** Purge peer-learned states the responder lacks at the end of a bulk update (default true). */
   readonly bulkPurge?: boolean;
+  /**
+   * NACK missing packets and answer peers' NACKs (default true; needs
+   * `sequence`, and is off with authentication, whose trailer cannot cover a NACK).
+   */
+  readonly repair?: boolean;
   readonly heal?: HealOptions & {
     /** How long a missing sequence may be late (reordering) before it counts as lost. */
     readonly reorderMs?: number;
-    /** Idle time after the last packet before one beacon goes out. */
+    /** Idle time after the last packet before the last beacon goes out. */
     readonly beaconMs?: number;
+    /** Idle time after the last packet before the first beacon goes out. */
+    readonly fastBeaconMs?: number;
+    /** NACK timing. */
+    readonly nack?: RepairTiming;
     /** Wait after BUS END before purging, for reordered records still in flight. */
     readonly purgeDelayMs?: number;
   };
@@ -101,6 +120,13 @@ export interface PfsyncStatus {
     readonly bulkPurge: boolean;
     /** Packets lost that wait for a bulk update. */
     readonly lossPending: number;
+    readonly repair: boolean;
+    /** Missing packets still waiting (for a late arrival or a repair). */
+    readonly openHoles: number;
+    /** The current wait before a missing packet is NACKed. */
+    readonly nackDelayMs: number;
+    /** Records queued to send (coalescing) and packets waiting for the pacer. */
+    readonly queued: number;
     /** States the last purge removed. */
     readonly lastPurged: number;
   };
@@ -124,7 +150,17 @@ export class PfsyncEngine {
   private readonly tracker: SequenceTracker;
   private readonly healer: HealScheduler;
   private readonly beaconMs: number;
+  private readonly fastBeaconMs: number;
   private readonly purgeDelayMs: number;
+  private readonly repairOn: boolean;
+  /** When the last sequenced packet other than a beacon went out. */
+  private lastSentAt = 0;
+  /** Whether the next beacon is the last one of this quiet spell. */
+  private lastBeaconNext = false;
+  /** Delay of the next beacon after the last packet. */
+  private beaconDelay = 0;
+  /** When a purge was first due; it waits while holes may still be repaired. */
+  private purgeDueSince: number | undefined;
   /** The table epoch opened by the latest bulk request. */
   private roundEpoch: number | undefined;
   private purge: { token: number; at: number; peer: string; creator: number } | undefined;
@@ -148,12 +184,15 @@ export class PfsyncEngine {
     this.auth = auth;
     this.sequenced = config.sequence ?? true;
     this.bulkPurge = config.bulkPurge ?? true;
+    this.repairOn = this.sequenced && !auth && (config.repair ?? true);
     this.tracker = new SequenceTracker({
       reorderMs: config.heal?.reorderMs,
       ownId: config.hostId,
+      repair: this.repairOn ? config.heal?.nack ?? {} : undefined,
     });
     this.healer = new HealScheduler(config.heal);
     this.beaconMs = config.heal?.beaconMs ?? 1_000;
+    this.fastBeaconMs = Math.min(this.beaconMs, config.heal?.fastBeaconMs ?? 25);
     this.purgeDelayMs = config.heal?.purgeDelayMs ?? 250;
     this.sender = new PfsyncSender({
       maxupd: config.maxupd,
@@ -166,6 +205,7 @@ export class PfsyncEngine {
       sequence: this.sequenced
         ? { counter: new SequenceCounter(), senderId: config.hostId }
         : undefined,
+      repairLog: this.repairOn ? new RepairLog() : undefined,
     });
     this.pacer = new Pacer({
       packetsPerSecond: config.pacing?.packetsPerSecond ?? 30_000,
@@ -252,7 +292,13 @@ export class PfsyncEngine {
     const now = this.ports.now();
     this.packetSource = meta.source;
     const result = this.receiver.receive(meta, bytes, now);
-    if (this.sequenced && arrived(result.verdict)) this.observeTrailer(meta.source, bytes, now);
+    if (this.sequenced && arrived(result.verdict)) {
+      this.observeTrailer(meta.source, bytes, now, result.verdict.accepted);
+    }
+    if (this.repairOn && result.verdict.accepted && bytes[3] === 0) {
+      const nack = decodeNackPacket(bytes);
+      if (nack) this.answerNack(nack);
+    }
     this.apply(result.effects);
     this.drain();
     return result.verdict;
@@ -289,7 +335,12 @@ export class PfsyncEngine {
     }
     this.apply(this.requester.tick(now));
     if (this.beaconAt !== undefined && now >= this.beaconAt) {
-      this.beaconAt = undefined;
+      // A quick beacon shows a tail loss at once; later ones (each twice as far from the
+      // last packet, the last at beaconMs) cover lost beacons: 25, 50, 100, 200, 400, 1,000 ms.
+      const next = this.beaconDelay * 2;
+      this.beaconDelay = next * 2 > this.beaconMs ? this.beaconMs : next;
+      this.beaconAt = this.lastBeaconNext ? undefined : this.lastSentAt + this.beaconDelay;
+      this.lastBeaconNext = this.beaconDelay >= this.beaconMs;
       const idle = this.sender.pending === 0 && !this.sender.hasOutgoing &&
         this.pacer.backlog === 0;
       if (idle) this.sender.beacon();
@@ -306,7 +357,7 @@ export class PfsyncEngine {
       this.pacer.nextDeadline(this.ports.now()),
       this.beaconAt,
       this.purge?.at,
-      this.tracker.nextDeadline(),
+      this.tracker.nextDeadline(this.ports.now()),
       // While a bulk update is pending the request waits; its end reschedules.
       this.requester.isPending ? undefined : this.healer.nextDeadline(),
     ]
@@ -330,6 +381,10 @@ export class PfsyncEngine {
         sequence: this.sequenced,
         bulkPurge: this.bulkPurge,
         lossPending: this.healer.pendingLoss,
+        repair: this.repairOn,
+        openHoles: this.tracker.openHoles,
+        nackDelayMs: this.tracker.nackDelayMs(this.ports.now()),
+        queued: this.sender.pending + this.pacer.backlog,
         lastPurged: this.lastPurged,
       },
     };
@@ -378,6 +433,7 @@ export class PfsyncEngine {
       return;
     }
     // After a short wait: records reordered behind the BUS END still refresh their states.
+    this.purgeDueSince = undefined;
     this.purge = {
       token,
       at: this.ports.now() + this.purgeDelayMs,
@@ -390,6 +446,14 @@ export class PfsyncEngine {
   private runPurge(): void {
     const purge = this.purge;
     if (!purge) return;
+    const now = this.ports.now();
+    this.purgeDueSince ??= now;
+    if (this.tracker.openHoles > 0 && now - this.purgeDueSince < PURGE_MAX_WAIT_MS) {
+      // A missing packet may carry a refresh: the purge waits until repairs settle.
+      purge.at = now + PURGE_RECHECK_MS;
+      return;
+    }
+    this.purgeDueSince = undefined;
     this.purge = undefined;
     const lossy = this.tracker.recentLost;
     if (lossy > 0) {
@@ -412,7 +476,7 @@ export class PfsyncEngine {
   }
 
   /** Sequence trailers: count what never arrived, and let the healer decide on a bulk update. */
-  private observeTrailer(source: string, bytes: Uint8Array, now: number): void {
+  private observeTrailer(source: string, bytes: Uint8Array, now: number, accepted: boolean): void {
     const action = bytes[2];
     if (action >= PFSYNC_ACT_MAX) return;
     const end = frameLength(action, bytes[3]);
@@ -432,6 +496,64 @@ export class PfsyncEngine {
     if (seen.kind === "reset") {
       this.ports.log("info", `pfsync: sequence of ${source} restarted (peer restarted?)`);
     } else if ("lost" in seen && seen.lost > 0) this.lost(seen.lost, source, now);
+    // A marker rides on an empty UPD_C, which is always accepted: one on a set-aside packet is not.
+    if (this.repairOn && accepted && magic === SEQ_MAGIC) {
+      const marks = decodeRepaired(bytes, end + SEQ_TRAILER_SIZE);
+      if (marks) this.onRepaired(view.getUint32(end + 4), marks, source, now);
+    }
+  }
+
+  /** A peer's answer to NACKs ended: its holes close, as repaired or as lost. */
+  private onRepaired(
+    senderId: number,
+    marks: readonly RepairedRange[],
+    source: string,
+    now: number,
+  ): void {
+    let lost = 0;
+    for (const mark of marks) {
+      const r = this.tracker.repaired(senderId, mark, mark.answered, now);
+      this.stats.seqrepaired += r.repaired;
+      lost += r.lost;
+    }
+    if (lost > 0) this.lost(lost, source, now);
+  }
+
+  /**
+   * A peer's NACK for our packets: the current version of every state they
+   * carried (a full UPD, or a DEL_C when the state is gone), then the marker.
+   * More than MAX_REPAIR_PACKETS asked at once are answered "forgotten": so
+   * large a loss is cheaper to heal with a bulk update.
+   */
+  private answerNack(nack: Nack): void {
+    if (nack.senderId !== this.config.hostId >>> 0) return;
+    this.stats.nackrcvd++;
+    const seen = new Set<string>();
+    let budget = MAX_REPAIR_PACKETS;
+    const visit = (idHi: number, idLo: number, creatorId: number) => {
+      const tag = `${idHi}:${idLo}:${creatorId}`;
+      if (seen.has(tag)) return;
+      seen.add(tag);
+      const key = { id: (BigInt(idHi) << 32n) | BigInt(idLo), creatorId };
+      const state = this.table.get(key);
+      if (!state) this.sender.repairDelete(key);
+      else if (!(state.syncFlags & SYNC_FLAG_NOSYNC)) this.sender.fullUpdate(state);
+      else return;
+      this.stats.repairsent++;
+    };
+    const marks: RepairedRange[] = [];
+    for (const range of nack.ranges) {
+      let answered = range.packets <= budget;
+      if (answered) {
+        budget -= range.packets;
+        for (let i = 0; i < range.packets; i++) {
+          const seq = seqAdd(range.hi, range.lo, i);
+          if (this.sender.repairLookup(seq.hi, seq.lo, visit) === "gone") answered = false;
+        }
+      }
+      marks.push({ ...range, answered });
+    }
+    this.sender.repairDone(marks);
   }
 
   private lost(count: number, source: string, now: number): void {
@@ -440,10 +562,16 @@ export class PfsyncEngine {
     this.ports.log("debug", `pfsync: ${count} packets from ${source || "a peer"} lost`);
   }
 
-  /** Due purge, expired sequence holes, and a loss-triggered bulk request. */
+  /** Due purge, NACKs, expired sequence holes, and a loss-triggered bulk request. */
   private heal(now: number, backlog = false): void {
     const expired = backlog ? 0 : this.tracker.expire(now);
     if (expired > 0) this.lost(expired, "", now);
+    if (this.repairOn && !backlog && this.enabled) {
+      for (const due of this.tracker.dueNacks(now)) {
+        this.sender.nack({ senderId: due.senderId, ranges: due.ranges }, due.source);
+        this.stats.nacksent++;
+      }
+    }
     if (this.purge && now >= this.purge.at) this.runPurge();
     const due = this.healer.poll(now, this.requester.isPending || !this.enabled);
     if (due) {
@@ -459,9 +587,12 @@ export class PfsyncEngine {
     const now = this.ports.now();
     this.pacer.release(now, (out) => {
       const to = out.to ?? defaultTo;
-      if (this.sequenced) {
-        const beacon = out.action === PFSYNC_ACT_UPD_C && out.records === 0;
-        this.beaconAt = beacon ? undefined : now + this.beaconMs;
+      // Unicast packets carry no sequence: they neither need nor cancel a beacon.
+      if (this.sequenced && !out.beacon && out.to === undefined) {
+        this.lastSentAt = now;
+        this.beaconDelay = this.fastBeaconMs;
+        this.beaconAt = now + this.fastBeaconMs;
+        this.lastBeaconNext = this.fastBeaconMs >= this.beaconMs;
       }
       try {
         const pending = this.ports.send(out.bytes, to);
@@ -483,6 +614,12 @@ export class PfsyncEngine {
     );
   }
 }
+
+/** Packets one NACK may have repaired; beyond that a bulk update is the cheaper cure. */
+const MAX_REPAIR_PACKETS = 4_096;
+/** How often a due purge looks again while sequence holes are open, and for how long at most. */
+const PURGE_RECHECK_MS = 50;
+const PURGE_MAX_WAIT_MS = 2_000;
 
 /**
  * Whether a packet reached the protocol: accepted, or set aside after the

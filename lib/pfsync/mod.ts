@@ -59,7 +59,9 @@ export {
 export { Pacer, type PacerOptions } from "./pacer.ts";
 export {
   decodeSeqTrailer,
+  type DueNack,
   encodeSeqTrailer,
+  type RepairTiming,
   SEQ_MAGIC,
   SEQ_MAX_SENDERS,
   SEQ_RESET_JUMP,
@@ -71,3 +73,18 @@ export {
   SequenceTracker,
 } from "./sequence.ts";
 export { type HealOptions, HealScheduler } from "./heal.ts";
+export {
+  decodeNackPacket,
+  decodeRepaired,
+  describeTrailing,
+  encodeNack,
+  encodeRepaired,
+  looksLikeNack,
+  MAX_REPAIR_RANGES,
+  type Nack,
+  NACK_MAGIC,
+  REPAIRED_MAGIC,
+  type RepairedRange,
+  type SeqRange,
+} from "./repair_wire.ts";
+export { type LookupResult, RepairLog, seqAdd } from "./repair_log.ts";

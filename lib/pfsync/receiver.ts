@@ -310,8 +310,11 @@ export class PfsyncReceiver {
 
   private onDelete(records: readonly StateKey[], ctx: Context): void {
     for (const r of records) {
+      // A delete of a state deleted a moment ago is a repeat (a repair), not a failed lookup.
+      const repeat = this.tombstones.size > 0 &&
+        this.tombstones.has(Number(r.id >> 32n), Number(r.id & 0xffffffffn), r.creatorId, ctx.now);
       this.tombstones.add(r.id, r.creatorId, ctx.now);
-      if (!this.d.table.delete(r, ctx.origin)) this.d.stats.badstate++;
+      if (!this.d.table.delete(r, ctx.origin) && !repeat) this.d.stats.badstate++;
     }
   }
 

@@ -14,6 +14,8 @@ import type { PfsyncAuth } from "./auth.ts";
 import { AUTH_TRAILER_SIZE } from "./auth.ts";
 import { encodeSeqTrailer, SEQ_TRAILER_SIZE, type SequenceCounter } from "./sequence.ts";
 import { encodeFrame, frameLength, maxRecordsForMtu, type PfsyncMessage } from "./frame.ts";
+import type { LookupResult, RepairLog } from "./repair_log.ts";
+import { encodeNack, encodeRepaired, type Nack, type RepairedRange } from "./repair_wire.ts";
 import * as H from "./header.ts";
 import type { BulkStatus, CompressedUpdate, StateClear, UpdateRequest } from "./records.ts";
 import { encodeStateRecord, STATE_OFFSETS, STATE_RECORD_SIZE } from "./records.ts";
@@ -24,6 +26,8 @@ export interface Outgoing {
   readonly to?: string;
   readonly action: number;
   readonly records: number;
+  /** An idle-link beacon (it does not schedule another). */
+  readonly beacon?: boolean;
 }
 
 export interface SenderOptions {
@@ -46,6 +50,8 @@ export interface SenderOptions {
    * `auth`, whose trailer carries the sequence. Default: none (plain v2).
    */
   readonly sequence?: { readonly counter: SequenceCounter; readonly senderId: number };
+  /** Logs what every sequenced packet carried, for answering NACKs (repair_log.ts). */
+  readonly repairLog?: RepairLog;
 }
 
 /**
@@ -83,6 +89,9 @@ export class PfsyncSender {
   private readonly replyView: DataView;
   private replyCount = 0;
   private requests: UpdateRequest[] = [];
+  /** DEL_C records answering a NACK for states that are gone. */
+  private repairDeletes: StateKey[] = [];
+  private readonly repairLog?: RepairLog;
   private requestTo: string | undefined;
   private outbox: Outgoing[] = [];
 
@@ -102,6 +111,7 @@ export class PfsyncSender {
     );
     this.auth = options.auth;
     if (!options.auth) this.sequence = options.sequence;
+    if (this.sequence) this.repairLog = options.repairLog;
     const queue = (name: Queue["name"], action: number): Queue => ({
       name,
       action,
@@ -197,7 +207,41 @@ export class PfsyncSender {
    * packets before a quiet spell is noticed.
    */
   beacon(): void {
-    this.emit({ action: H.PFSYNC_ACT_UPD_C, records: [] });
+    this.emit({ action: H.PFSYNC_ACT_UPD_C, records: [] }, undefined, undefined, undefined, true);
+  }
+
+  /** Asks the sender at `to` to repair the packets `nack` names (repair_wire.ts); unsequenced. */
+  nack(nack: Nack, to: string): void {
+    this.emit({ action: H.PFSYNC_ACT_UPD_C, records: [] }, to, undefined, encodeNack(nack));
+  }
+
+  /** A repair: tells peers that a state a lost packet carried is gone (DEL_C). */
+  repairDelete(key: StateKey): void {
+    this.repairDeletes.push({ id: key.id, creatorId: key.creatorId });
+    if (this.repairDeletes.length >= this.maxRecords) this.flushRepairDeletes();
+  }
+
+  /** What the packet hi:lo carried, from the repair log ("gone" without one). */
+  repairLookup(
+    hi: number,
+    lo: number,
+    visit: (idHi: number, idLo: number, creatorId: number) => void,
+  ): LookupResult {
+    return this.repairLog ? this.repairLog.lookup(hi, lo, visit) : "gone";
+  }
+
+  /**
+   * Ends the answer to a NACK: sends the repairs queued so far, then an empty
+   * UPD_C whose trailer is followed by the marker naming the ranges answered.
+   */
+  repairDone(ranges: readonly RepairedRange[]): void {
+    this.flushReplies();
+    this.emit(
+      { action: H.PFSYNC_ACT_UPD_C, records: [] },
+      undefined,
+      undefined,
+      encodeRepaired(ranges),
+    );
   }
 
   /** Whether packets carry a trailer a peer can count losses by. */
@@ -241,6 +285,7 @@ export class PfsyncSender {
   /** Sends queued full updates and update requests now. */
   flushReplies(): void {
     this.flushFullUpdates();
+    this.flushRepairDeletes();
     this.flushRequests();
   }
 
@@ -268,7 +313,7 @@ export class PfsyncSender {
 
   get pending(): number {
     return this.local.reduce((n, q) => n + q.records.length, 0) + this.replyCount +
-      this.requests.length;
+      this.requests.length + this.repairDeletes.length;
   }
 
   /** Whether finished packets wait in the outbox. */
@@ -343,6 +388,12 @@ export class PfsyncSender {
     this.emit({ action: H.PFSYNC_ACT_UPD, records: [] }, undefined, body);
   }
 
+  private flushRepairDeletes(): void {
+    if (this.repairDeletes.length === 0) return;
+    this.emit({ action: H.PFSYNC_ACT_DEL_C, records: this.repairDeletes });
+    this.repairDeletes = [];
+  }
+
   private flushRequests(): void {
     if (this.requests.length === 0) return;
     this.emit({ action: H.PFSYNC_ACT_UREQ, records: this.requests }, this.requestTo);
@@ -350,31 +401,37 @@ export class PfsyncSender {
     this.requestTo = undefined;
   }
 
-  /** `body`: the records of a full-state action, already encoded (replaces message.records). */
-  private emit(message: PfsyncMessage, to?: string, body?: Uint8Array): void {
+  /**
+   * `body`: the records of a full-state action, already encoded (replaces
+   * message.records); `extra`: bytes placed behind the trailer (repair blocks).
+   */
+  private emit(
+    message: PfsyncMessage,
+    to?: string,
+    body?: Uint8Array,
+    extra?: Uint8Array,
+    beacon = false,
+  ): void {
     const records = body ? body.length / STATE_RECORD_SIZE : message.records.length;
     // Unicast (a UREQ to one peer) goes without: the others would see a gap.
     const seq = to === undefined ? this.sequence : undefined;
-    const room = this.auth ? AUTH_TRAILER_SIZE : seq ? SEQ_TRAILER_SIZE : 0;
+    const trailer = this.auth ? AUTH_TRAILER_SIZE : seq ? SEQ_TRAILER_SIZE : 0;
+    const room = trailer + (extra?.length ?? 0);
     const bytes = body
       ? encodeEncodedFrame(message.action, body, room)
       : encodeFrame(message, room);
-    if (this.auth) this.auth.seal(bytes, frameLength(message.action, records));
+    const end = frameLength(message.action, records);
+    if (this.auth) this.auth.seal(bytes, end);
     else if (seq) {
-      encodeSeqTrailer(
-        { senderId: seq.senderId, sequence: seq.counter.next() },
-        bytes,
-        frameLength(message.action, records),
-      );
+      const sequence = seq.counter.next();
+      encodeSeqTrailer({ senderId: seq.senderId, sequence }, bytes, end);
+      this.repairLog?.record(Number(sequence >> 32n), Number(sequence & 0xffffffffn), bytes);
     }
-    this.outbox.push(
-      to === undefined ? { bytes, action: message.action, records } : {
-        bytes,
-        to,
-        action: message.action,
-        records,
-      },
-    );
+    if (extra) bytes.set(extra, end + trailer);
+    const out: Outgoing = to === undefined
+      ? { bytes, action: message.action, records }
+      : { bytes, to, action: message.action, records };
+    this.outbox.push(beacon ? { ...out, beacon } : out);
   }
 }
 

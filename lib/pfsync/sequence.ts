@@ -90,7 +90,51 @@ export type SeqObservation =
   | { readonly kind: "first" | "reset" | "duplicate" | "late" | "old" | "own" }
   | { readonly kind: "next" | "ahead" | "filled"; readonly lost: number };
 
+interface Hole {
+  readonly openedAt: number;
+  /** When the last NACK named it (-1: never). */
+  nackedAt: number;
+  tries: number;
+}
+
+/** NACK timing (repair_wire.ts); without it a hole is lost after `reorderMs`. */
+export interface RepairTiming {
+  /** Shortest wait before a hole is NACKed; grows with the reordering seen. */
+  readonly minDelayMs?: number;
+  /**
+   * Shortest wait for the repair marker before the NACK is repeated; it
+   * grows to twice the slowest answer seen in the last 10 s (plus the
+   * minimum NACK delay), at most 1 s.
+   */
+  readonly retryMs?: number;
+  /**
+   * NACKs per hole before it counts as lost (and a bulk update repairs it),
+   * while the sender has never answered one; a sender that answers is asked
+   * again until the hole is `maxAgeMs` old.
+   */
+  readonly maxTries?: number;
+  readonly maxAgeMs?: number;
+}
+
+/** Holes a sender is asked to repair, as sequence ranges. */
+export interface DueNack {
+  readonly senderId: number;
+  /** Where its packets came from: the NACK's destination. */
+  readonly source: string;
+  readonly ranges: { hi: number; lo: number; packets: number }[];
+}
+
+/** How long an observed reordering keeps widening the NACK delay. */
+const LATENESS_MEMORY_MS = 10_000;
+/** Ranges one NACK may carry (repair_wire.ts MAX_REPAIR_RANGES). */
+const NACK_RANGES = 64;
+
 interface Sender {
+  readonly senderId: number;
+  /** Address of its latest packet. */
+  source: string;
+  /** It has answered a NACK: its holes are asked for again until they are old. */
+  answers: boolean;
   /** The first sequence seen (high and low 32 bits): positions count from it. */
   baseHi: number;
   baseLo: number;
@@ -98,8 +142,8 @@ interface Sender {
   top: number;
   /** Position p is received when seen[p % SEQ_WINDOW] === p + 1 (0 = never). */
   seen: Float64Array;
-  /** Holes (positions above top - SEQ_WINDOW not yet received) and when each opened. */
-  holes: Map<number, number>;
+  /** Holes (positions above top - SEQ_WINDOW not yet received), in the order they opened. */
+  holes: Map<number, Hole>;
   /**
    * Losses of positions at or above this count in `recentLost`; set by the
    * first packet after rebase() (what that packet reveals was lost before).
@@ -117,13 +161,49 @@ interface Sender {
 export class SequenceTracker {
   readonly reorderMs: number;
   private readonly ownId: number;
+  private readonly repair: Required<RepairTiming> | undefined;
   private readonly senders = new Map<string, Sender>();
   /** Packets lost, among those each sender sent after the last rebase(). */
   recentLost = 0;
+  /** The latest arrival of a reordered packet seen recently, after its hole opened. */
+  private lateMs = 0;
+  private lateAt = -Infinity;
+  /** The slowest recent answer to a NACK (NACK to marker), for the retry wait. */
+  private answerMs = 0;
+  private answerAt = -Infinity;
 
-  constructor(options: { readonly reorderMs?: number; readonly ownId?: number } = {}) {
+  /**
+   * `repair`: holes of senders that name themselves (a sender id) are NACKed
+   * (dueNacks) and lost only when their NACKs go unanswered.
+   */
+  constructor(
+    options: {
+      readonly reorderMs?: number;
+      readonly ownId?: number;
+      readonly repair?: RepairTiming;
+    } = {},
+  ) {
     this.reorderMs = options.reorderMs ?? 250;
     this.ownId = (options.ownId ?? 0) >>> 0;
+    this.repair = options.repair
+      ? {
+        minDelayMs: options.repair.minDelayMs ?? 10,
+        retryMs: options.repair.retryMs ?? 50,
+        maxTries: options.repair.maxTries ?? 4,
+        maxAgeMs: options.repair.maxAgeMs ?? 5_000,
+      }
+      : undefined;
+  }
+
+  /**
+   * How long a hole waits before its NACK: the minimum, plus twice the
+   * latest reordering seen in the last 10 s, at most `reorderMs` — on a
+   * jittery link a late packet is not NACKed before it had its chance.
+   */
+  nackDelayMs(now: number): number {
+    const min = this.repair?.minDelayMs ?? this.reorderMs;
+    const late = now - this.lateAt < LATENESS_MEMORY_MS ? this.lateMs : 0;
+    return Math.min(this.reorderMs, min + 2 * late);
   }
 
   /**
@@ -149,6 +229,9 @@ export class SequenceTracker {
     let s = this.senders.get(key);
     if (!s) {
       s = {
+        senderId,
+        source,
+        answers: false,
         baseHi: hi,
         baseLo: lo,
         top: 0,
@@ -164,6 +247,7 @@ export class SequenceTracker {
       this.senders.set(key, s);
       return { kind: "first" };
     }
+    s.source = source;
     const pos = (hi - s.baseHi) * 0x1_0000_0000 + (lo - s.baseLo);
     const delta = pos - s.top;
     if (s.baselinePending && delta >= -SEQ_RESET_JUMP && delta <= SEQ_RESET_JUMP) {
@@ -179,7 +263,11 @@ export class SequenceTracker {
       if (delta <= -SEQ_WINDOW) return { kind: "old" };
       if (s.seen[pos % SEQ_WINDOW] === pos + 1) return { kind: "duplicate" };
       s.seen[pos % SEQ_WINDOW] = pos + 1;
-      return s.holes.delete(pos) ? { kind: "filled", lost: 0 } : { kind: "late" };
+      const hole = s.holes.get(pos);
+      if (!hole) return { kind: "late" };
+      s.holes.delete(pos);
+      this.noteLateness(now - hole.openedAt, now);
+      return { kind: "filled", lost: 0 };
     }
     let lost = 0;
     // Positions between the old top and this one open as holes; those already
@@ -195,39 +283,169 @@ export class SequenceTracker {
     const firstHole = Math.max(s.top + 1, floor + 1);
     lost += firstHole - (s.top + 1);
     this.recentLost += Math.max(0, firstHole - Math.max(s.top + 1, s.baseline));
-    for (let p = firstHole; p < pos; p++) s.holes.set(p, now);
+    for (let p = firstHole; p < pos; p++) s.holes.set(p, { openedAt: now, nackedAt: -1, tries: 0 });
     s.top = pos;
     s.seen[pos % SEQ_WINDOW] = pos + 1;
     return { kind: delta === 1 ? "next" : "ahead", lost };
   }
 
-  /** Holes older than reorderMs become lost; returns how many. */
+  /**
+   * Holes that count as lost now: older than reorderMs, or — for a sender
+   * that is asked for repairs — NACKed maxTries times without an answer.
+   * Returns how many.
+   */
   expire(now: number): number {
     let lost = 0;
+    const retry = this.retryMs(now);
     for (const s of this.senders.values()) {
-      for (const [p, openedAt] of s.holes) {
-        if (now - openedAt >= this.reorderMs) {
-          s.holes.delete(p);
-          lost++;
-          if (p >= s.baseline) this.recentLost++;
+      const repair = this.repairs(s);
+      for (const [p, hole] of s.holes) {
+        const gone = !repair
+          ? now - hole.openedAt >= this.reorderMs
+          : s.answers
+          ? now - hole.openedAt >= repair.maxAgeMs
+          : hole.tries >= repair.maxTries && now - hole.nackedAt >= retry;
+        if (!gone) {
+          // Unrepaired holes open in order: the first one still young ends the sweep.
+          if (!repair) break;
+          continue;
         }
+        s.holes.delete(p);
+        lost++;
+        if (p >= s.baseline) this.recentLost++;
       }
     }
     return lost;
   }
 
-  /** When expire() next has something to do, or undefined. */
-  nextDeadline(): number | undefined {
-    let next: number | undefined;
+  /**
+   * Holes whose NACK (first or repeated) is due, grouped by sender into
+   * sequence ranges; each is marked as NACKed now. Empty without repair.
+   */
+  dueNacks(now: number): DueNack[] {
+    const out: DueNack[] = [];
+    const delay = this.nackDelayMs(now);
+    const retry = this.retryMs(now);
     for (const s of this.senders.values()) {
-      // Holes open in order, so the first in the map is the oldest.
-      for (const openedAt of s.holes.values()) {
-        const at = openedAt + this.reorderMs;
+      const repair = this.repairs(s);
+      if (!repair || s.holes.size === 0) continue;
+      const ranges: DueNack["ranges"] = [];
+      let runStart = -1, runEnd = -1;
+      const close = () => {
+        if (runStart < 0) return;
+        const lo = s.baseLo + runStart;
+        ranges.push({
+          hi: (s.baseHi + Math.floor(lo / 0x1_0000_0000)) >>> 0,
+          lo: lo % 0x1_0000_0000,
+          packets: runEnd - runStart + 1,
+        });
+        runStart = -1;
+      };
+      for (const [p, hole] of s.holes) {
+        const due = hole.tries === 0
+          ? now - hole.openedAt >= delay
+          : (s.answers || hole.tries < repair.maxTries) && now - hole.nackedAt >= retry;
+        if (!due) continue;
+        if (runStart >= 0 && p === runEnd + 1) runEnd = p;
+        else {
+          close();
+          if (ranges.length >= NACK_RANGES) break;
+          runStart = runEnd = p;
+        }
+        hole.nackedAt = now;
+        hole.tries++;
+      }
+      close();
+      if (ranges.length > 0) out.push({ senderId: s.senderId, source: s.source, ranges });
+    }
+    return out;
+  }
+
+  /**
+   * A repair marker from `senderId` for `packets` sequences from hi:lo:
+   * answered holes close as repaired, forgotten ones as lost.
+   */
+  repaired(
+    senderId: number,
+    range: { readonly hi: number; readonly lo: number; readonly packets: number },
+    answered: boolean,
+    now = 0,
+  ): { repaired: number; lost: number } {
+    const result = { repaired: 0, lost: 0 };
+    const s = senderId === 0 ? undefined : this.senders.get(this.senderKey(senderId));
+    if (!s) return result;
+    s.answers = true;
+    if (s.holes.size === 0) return result;
+    // Holes lie within the window below the top: clamp the walk to it (a range from the
+    // wire may name positions so far off that a float cannot even count through them).
+    const start = (range.hi - s.baseHi) * 0x1_0000_0000 + (range.lo - s.baseLo);
+    const first = Math.max(start, s.top - SEQ_WINDOW + 1);
+    const last = Math.min(start + range.packets - 1, s.top);
+    if (!(first <= last)) return result;
+    const close = (p: number) => {
+      const hole = s.holes.get(p);
+      if (!hole) return;
+      s.holes.delete(p);
+      if (hole.nackedAt >= 0 && result.repaired + result.lost === 0) {
+        this.noteAnswer(now - hole.nackedAt, now);
+      }
+      if (answered) result.repaired++;
+      else {
+        result.lost++;
+        if (p >= s.baseline) this.recentLost++;
+      }
+    };
+    // A range wider than the holes is walked through the holes, not through every position.
+    if (last - first + 1 > s.holes.size) {
+      for (const p of [...s.holes.keys()]) if (p >= first && p <= last) close(p);
+    } else {
+      for (let p = first; p <= last; p++) close(p);
+    }
+    return result;
+  }
+
+  /** When expire() or dueNacks() next has something to do, or undefined. */
+  nextDeadline(now = 0): number | undefined {
+    let next: number | undefined;
+    const delay = this.nackDelayMs(now);
+    const retry = this.retryMs(now);
+    for (const s of this.senders.values()) {
+      const repair = this.repairs(s);
+      for (const hole of s.holes.values()) {
+        const at = !repair
+          ? hole.openedAt + this.reorderMs
+          : hole.tries === 0
+          ? hole.openedAt + delay
+          : s.answers
+          ? Math.min(hole.nackedAt + retry, hole.openedAt + repair.maxAgeMs)
+          : hole.nackedAt + retry;
         if (next === undefined || at < next) next = at;
-        break;
+        // Without repair, holes open in order: the first in the map is the oldest.
+        if (!repair) break;
       }
     }
     return next;
+  }
+
+  private repairs(s: Sender): Required<RepairTiming> | undefined {
+    return s.senderId !== 0 ? this.repair : undefined;
+  }
+
+  /** The wait before a NACK is repeated now (see RepairTiming.retryMs). */
+  retryMs(now: number): number {
+    const min = this.repair?.retryMs ?? 0;
+    const slowest = now - this.answerAt < LATENESS_MEMORY_MS ? this.answerMs : 0;
+    return Math.min(1_000, Math.max(min, 2 * slowest + (this.repair?.minDelayMs ?? 0)));
+  }
+
+  private noteAnswer(ms: number, now: number): void {
+    if (now - this.answerAt >= LATENESS_MEMORY_MS || ms >= this.answerMs) this.answerMs = ms;
+    this.answerAt = now;
+  }
+
+  private noteLateness(ms: number, now: number): void {
+    if (now - this.lateAt >= LATENESS_MEMORY_MS || ms >= this.lateMs) this.lateMs = ms;
+    this.lateAt = now;
   }
 
   private lastId = -1;

@@ -26,6 +26,13 @@ export const PFSYNC_COUNTERS = [
   "seqgaps",
   /** Peer-learned states deleted at the end of a bulk update because the responder lacked them. */
   "bulkpurged",
+  /** NACKs sent for missing packets, and peers' NACKs for ours answered. */
+  "nacksent",
+  "nackrcvd",
+  /** States re-sent in answer to NACKs. */
+  "repairsent",
+  /** Missing packets whose states a repair brought. */
+  "seqrepaired",
 ] as const;
 
 export type PfsyncCounter = typeof PFSYNC_COUNTERS[number];
@@ -59,6 +66,10 @@ const LINES: readonly (readonly [PfsyncCounter, string, string, number])[] = [
   ["oerrors", "send error", "send errors", 2],
   ["seqgaps", "packet lost (sequence gap)", "packets lost (sequence gaps)", 1],
   ["bulkpurged", "stale state purged by bulk update", "stale states purged by bulk update", 1],
+  ["nacksent", "repair request sent (NACK)", "repair requests sent (NACK)", 1],
+  ["nackrcvd", "repair request answered", "repair requests answered", 1],
+  ["repairsent", "state re-sent as a repair", "states re-sent as repairs", 1],
+  ["seqrepaired", "lost packet repaired", "lost packets repaired", 1],
 ];
 
 /** The `netstat -s -p pfsync` block: "pfsync:" then one tab-indented line a counter. */

@@ -48,3 +48,4 @@ export {
   generatedState,
   type SyntheticTcpState,
 } from "./synthetic.ts";
+export { digestRecords, DigestSum, digestTable, type TableDigest } from "./digest.ts";

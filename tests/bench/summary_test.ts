@@ -131,6 +131,11 @@ Deno.test("summaryRows() reads the codec, fuzz, soak and fault tables", () => {
   const loss = rowOf(r, "sync-link loss");
   assertStringIncludes(loss.pfsyncd, "700 ms");
   assertEquals(loss.met, true);
+  // Judged against one bulk-update time (plus 50 ms of polling): 700 ms after a 600 ms bulk misses.
+  const slower = run([ok("faults", faults.replace("took 800 ms", "took 600 ms"))]);
+  assertEquals(rowOf(slower, "sync-link loss").met, false);
+  const tight = run([ok("faults", faults.replace("took 800 ms", "took 650 ms"))]);
+  assertEquals(rowOf(tight, "sync-link loss").met, true);
   const split = rowOf(r, "two masters");
   assertEquals([split.pfsyncd, split.peer, split.ratio, split.met], [
     "900 ms",

@@ -277,7 +277,10 @@ Deno.test("inspectFrame() pfsync auth trailer: ok, bad, replay, and present-but-
   assertEquals(checkMap(packet(LINKTYPE_ETHERNET, tampered, { auth: other })).auth, false);
   const unchecked = packet(LINKTYPE_ETHERNET, data);
   assertEquals(checkMap(unchecked).auth, null);
-  assertEquals(unchecked.summary, "pfsync v2 BUS count 0 len 68 (+48 trailing)");
+  assertEquals(
+    unchecked.summary,
+    "pfsync v2 BUS count 0 len 68 (+48 trailing: auth trailer, host 0x00000000 seq 0:65536001)",
+  );
 });
 
 Deno.test("inspectFrame() skips frames that are neither CARP nor pfsync", () => {

@@ -1,4 +1,4 @@
-/** pfsync.sequence and pfsync.bulk_purge in pfsyncd.yaml: absent (engine default on), set, printed, refused. */
+/** pfsync.sequence, pfsync.bulk_purge and pfsync.repair in pfsyncd.yaml: absent (engine default on), set, printed, refused. */
 import { configToYaml } from "../../lib/config/mod.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { loadFrom } from "./helpers.ts";
@@ -12,31 +12,38 @@ async function load(pfsync: string) {
   };
 }
 
-Deno.test("loadConfig() pfsync.sequence and pfsync.bulk_purge: unset, false, true", async () => {
-  const cases: [string, boolean | undefined, boolean | undefined][] = [
-    ["", undefined, undefined],
-    [", sequence: false", false, undefined],
-    [", bulk_purge: false", undefined, false],
-    [", sequence: true, bulk_purge: true", true, true],
+Deno.test("loadConfig() pfsync.sequence, bulk_purge and repair: unset, false, true", async () => {
+  type B = boolean | undefined;
+  const cases: [string, B, B, B][] = [
+    ["", undefined, undefined, undefined],
+    [", sequence: false", false, undefined, undefined],
+    [", bulk_purge: false", undefined, false, undefined],
+    [", repair: false", undefined, undefined, false],
+    [", sequence: true, bulk_purge: true, repair: true", true, true, true],
   ];
-  for (const [text, sequence, bulkPurge] of cases) {
+  for (const [text, sequence, bulkPurge, repair] of cases) {
     const { config, diagnostics } = await load(text);
     assertEquals(diagnostics, [], text);
     assert(config, text);
-    assertEquals([config.pfsync.sequence, config.pfsync.bulkPurge], [sequence, bulkPurge], text);
+    assertEquals(
+      [config.pfsync.sequence, config.pfsync.bulkPurge, config.pfsync.repair],
+      [sequence, bulkPurge, repair],
+      text,
+    );
     const printed = configToYaml(config);
     assertEquals(/sequence:/.test(printed), sequence !== undefined, printed);
     assertEquals(/bulk_purge:/.test(printed), bulkPurge !== undefined, printed);
+    assertEquals(/repair:/.test(printed), repair !== undefined, printed);
   }
 });
 
-Deno.test("loadConfig() refuses a pfsync.sequence or bulk_purge that is not a boolean", async () => {
-  for (const text of [", sequence: 1", ", bulk_purge: yes please"]) {
+Deno.test("loadConfig() refuses a pfsync.sequence, bulk_purge or repair that is not a boolean", async () => {
+  for (const text of [", sequence: 1", ", bulk_purge: yes please", ", repair: 0"]) {
     const { config, diagnostics } = await load(text);
     assertEquals(config, undefined, text);
     assert(
       diagnostics.some((d) =>
-        d.includes("error") && /(sequence|bulk_purge) must be true or false/.test(d)
+        d.includes("error") && /(sequence|bulk_purge|repair) must be true or false/.test(d)
       ),
       diagnostics.join("\n"),
     );

@@ -4,7 +4,13 @@
  */
 import { startControlServer } from "../../lib/control/server.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
-import { fakeAgent, sampleStates, sampleStatus, tempSocketPath } from "./fixtures.ts";
+import {
+  fakeAgent,
+  SAMPLE_DIGEST,
+  sampleStates,
+  sampleStatus,
+  tempSocketPath,
+} from "./fixtures.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -69,6 +75,12 @@ function cases(importFile: string): Case[] {
       call: { method: "states", params: { verbose: true } },
     },
     {
+      args: ["states", "--digest"],
+      code: 0,
+      stdout: [`2 ${SAMPLE_DIGEST}\n`],
+      call: { method: "states.digest", params: {} },
+    },
+    {
       args: ["states", "import", importFile],
       code: 1,
       stdout: ["imported 2 states\n"],
@@ -128,6 +140,7 @@ function cases(importFile: string): Case[] {
 const CLIENT_COMMANDS = [
   ["status"],
   ["states"],
+  ["states", "--digest"],
   ["states", "import", "-"],
   ["states", "delete", "--id", "1"],
   ["watch"],
@@ -167,6 +180,12 @@ Deno.test("pfsyncd client commands: exit codes and output against a fake agent",
       assertEquals(out.code, 0);
       const lines = out.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
       assertEquals(lines, sampleStates());
+    });
+    await t.step("pfsyncd states --digest --json prints the digest object", async () => {
+      const out = await cli(["states", "--digest", "--json", "--control", temp.path]);
+      assertEquals(out.code, 0, out.stderr);
+      assertEquals(out.stdout.split("\n").length, 2, "one line");
+      assertEquals(JSON.parse(out.stdout), { count: 2, digest: SAMPLE_DIGEST });
     });
     await t.step("pfsyncd watch prints events, then exits 1 when the agent goes", async () => {
       const child = new Deno.Command(Deno.execPath(), {

@@ -112,6 +112,9 @@ export function sampleStates(): StateView[] {
   ];
 }
 
+/** What the fake agent answers to `states.digest` (with sampleStates().length). */
+export const SAMPLE_DIGEST = "0123456789abcdef";
+
 export const WATCH_EVENTS: WatchEvent[] = [
   {
     type: "carp",
@@ -157,6 +160,10 @@ export function fakeAgent(): FakeAgent {
     states: (params) => {
       record("states", params);
       return Promise.resolve({ states: sampleStates() });
+    },
+    "states.digest": (params) => {
+      record("states.digest", params);
+      return Promise.resolve({ count: sampleStates().length, digest: SAMPLE_DIGEST });
     },
     "states.import": (params) => {
       record("states.import", params);

@@ -164,10 +164,21 @@ Deno.test("PfsyncEngine.nextDeadline() reports the earliest pending work", () =>
   assertEquals(a.engine.nextDeadline(), seg.now + 5_000);
   a.table.insert(makeState(), "local");
   assertEquals(a.engine.nextDeadline(), seg.now + 1_000);
-  // With sequence trailers the request is followed by a beacon 1 s later.
-  const b = seg.add("B", "10.0.0.2", { heal: { beaconMs: 700 } });
+  // With sequence trailers the request is followed by a quick beacon, and one more later.
+  const b = seg.add("B", "10.0.0.2", { heal: { beaconMs: 700, fastBeaconMs: 40 } });
   b.engine.start();
-  assertEquals(b.engine.nextDeadline(), seg.now + 700);
+  const sentAt = seg.now;
+  assertEquals(b.engine.nextDeadline(), sentAt + 40);
+  // Each beacon twice as far from the last packet as the one before, the last at beaconMs.
+  const schedule = [40, 80, 160, 320, 700];
+  for (let i = 0; i + 1 < schedule.length; i++) {
+    seg.now = sentAt + schedule[i];
+    b.engine.tick(seg.now);
+    assertEquals(b.engine.nextDeadline(), sentAt + schedule[i + 1]);
+  }
+  seg.now = sentAt + 700;
+  b.engine.tick(seg.now);
+  assertEquals(b.engine.nextDeadline(), sentAt + 5_000, "the bulk retry; no beacon after the last");
 });
 
 Deno.test("PfsyncEngine.receiveDatagram() takes TTL and source from the IP header", () => {

@@ -80,8 +80,9 @@ function pair(
 ): Pair {
   const seg = new Segment();
   const logs: string[] = [];
-  const a = seg.add("A", "10.0.0.1", config);
-  const b = seg.add("B", "10.0.0.2", config);
+  // These tests are about the bulk-update path: repair (NACKs) has its own file.
+  const a = seg.add("A", "10.0.0.1", { repair: false, ...config });
+  const b = seg.add("B", "10.0.0.2", { repair: false, ...config });
   for (const node of [a, b]) {
     // deno-lint-ignore no-explicit-any
     (node.engine as any).ports.log = (_: string, m: string) => logs.push(`${node.name} ${m}`);
@@ -196,18 +197,20 @@ Deno.test("PfsyncEngine: a lost INS is noticed by the next packet's sequence and
 
 Deno.test("PfsyncEngine: the beacon after the last packet reveals its loss on an idle link", () => {
   const p = pair({}, firstOf(PFSYNC_ACT_INS));
-  insertOnA(p, 5); // the only packet of this burst, lost
-  p.seg.run(1_100);
-  assertEquals(p.b.table.size, 0);
-  p.seg.run(1_400); // one beacon 1 s after, and the reorder wait
-  assertEquals(p.fromA.filter((k) => k === "beacon").length, 1);
-  assertEquals(p.b.engine.stats.seqgaps, 1);
+  const beacons = () => p.fromA.filter((k) => k === "beacon").length;
+  insertOnA(p, 5); // the only packet of this burst (sent 1 s later), lost
+  p.seg.run(1_010);
+  assertEquals([beacons(), p.b.engine.stats.seqgaps], [0, 0]);
+  p.seg.run(320); // beacons 25, 50, 100, 200 ms after it; the first shows the gap, 250 ms later lost
+  assertEquals([beacons(), p.b.engine.stats.seqgaps], [4, 1]);
+  p.seg.run(1_100); // beacons at 400 ms and 1 s after the packet; the quiet second
+  assert(beacons() >= 6, `${beacons()} beacons`);
+  assertEquals(p.b.table.size, 5, "healed by the loss-triggered bulk update");
+  // An idle link after its last beacon stays silent.
   p.seg.run(2_000);
-  assertEquals(p.b.table.size, 5);
-  // An idle link after the beacon stays silent: no beacon after a beacon.
-  const beacons = p.fromA.filter((k) => k === "beacon").length;
+  const before = beacons();
   p.seg.run(10_000);
-  assertEquals(p.fromA.filter((k) => k === "beacon").length, beacons + 0);
+  assertEquals(beacons(), before);
 });
 
 Deno.test("PfsyncEngine: packets reordered within the reorder time are not loss", () => {
@@ -251,8 +254,9 @@ Deno.test("PfsyncEngine under 30% loss: no bulk request while loss goes on, one 
   assert(b.table.size < a.table.size, "loss made a difference");
   lossy = false;
   seg.run(4_000);
+  // One once it stops, and one more when a loss from the end of the lossy spell shows late.
   const after = p.logs.filter((l) => l.startsWith("B") && l.includes("sequence gap")).length;
-  assertEquals(after, 1);
+  assert(after >= 1 && after <= 2, `${after} loss-triggered bulk updates`);
   assertEquals(tableSummary(b.table), tableSummary(a.table));
 });
 

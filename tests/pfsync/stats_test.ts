@@ -4,8 +4,15 @@ import { formatPfsyncStats, newPfsyncStats, PFSYNC_COUNTERS } from "../../lib/pf
 
 Deno.test("newPfsyncStats() has the 16 counters of FreeBSD 6.x in struct order, then ours", () => {
   assertEquals(Object.keys(newPfsyncStats()), [...PFSYNC_COUNTERS]);
-  assertEquals(PFSYNC_COUNTERS.length, 18);
-  assertEquals(PFSYNC_COUNTERS.slice(16), ["seqgaps", "bulkpurged"]);
+  assertEquals(PFSYNC_COUNTERS.length, 22);
+  assertEquals(PFSYNC_COUNTERS.slice(16), [
+    "seqgaps",
+    "bulkpurged",
+    "nacksent",
+    "nackrcvd",
+    "repairsent",
+    "seqrepaired",
+  ]);
 });
 
 Deno.test("formatPfsyncStats() renders netstat -s -p pfsync", () => {
@@ -17,7 +24,7 @@ Deno.test("formatPfsyncStats() renders netstat -s -p pfsync", () => {
   const text = formatPfsyncStats(stats);
   const lines = text.split("\n");
   assertEquals(lines[0], "pfsync:");
-  assertEquals(lines.length, 19);
+  assertEquals(lines.length, 23);
   assertEquals(lines[1], "\t12 packets received (IPv4)");
   assertEquals(lines[4], "\t\t1 packet discarded for bad ttl");
   assertEquals(lines.includes("\t\t2 stale states"), true);
@@ -25,9 +32,17 @@ Deno.test("formatPfsyncStats() renders netstat -s -p pfsync", () => {
   assertEquals(lines.includes("\t\t0 packets discarded for bad HMAC"), true);
   stats.seqgaps = 1;
   stats.bulkpurged = 3;
-  const ours = formatPfsyncStats(stats).split("\n").slice(-2);
+  stats.nacksent = 1;
+  stats.nackrcvd = 2;
+  stats.repairsent = 1;
+  stats.seqrepaired = 4;
+  const ours = formatPfsyncStats(stats).split("\n").slice(-6);
   assertEquals(ours, [
     "\t1 packet lost (sequence gap)",
     "\t3 stale states purged by bulk update",
+    "\t1 repair request sent (NACK)",
+    "\t2 repair requests answered",
+    "\t1 state re-sent as a repair",
+    "\t4 lost packets repaired",
   ]);
 });

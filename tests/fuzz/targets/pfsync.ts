@@ -31,6 +31,8 @@ import {
   wrapIPv4,
 } from "../../../lib/pfsync/mod.ts";
 import { arrived } from "../../../lib/pfsync/engine.ts";
+import { encodeNack, encodeRepaired } from "../../../lib/pfsync/repair_wire.ts";
+import { encodeSeqTrailer } from "../../../lib/pfsync/sequence.ts";
 import { StateTable } from "../../../lib/state/table.ts";
 import type { State } from "../../../lib/state/types.ts";
 import { dump, makeState, V1, V2, V2B, V3, V4, V5, V6, V7 } from "../../pfsync/fixtures.ts";
@@ -86,6 +88,16 @@ function frames(): Uint8Array[] {
       action: PFSYNC_ACT_BUS,
       records: [{ creatorId: 0x0badcafe, endtime: 3, status: PFSYNC_BUS_END }],
     }),
+    // Repair (repair_wire.ts): a NACK for our packets, and a peer's marker behind its trailer.
+    new Uint8Array([
+      ...encodeFrame({ action: PFSYNC_ACT_UPD_C, records: [] }),
+      ...encodeNack({ senderId: HOST_ID, ranges: [{ hi: 1, lo: 2, packets: 3 }] }),
+    ]),
+    new Uint8Array([
+      ...encodeFrame({ action: PFSYNC_ACT_UPD_C, records: [] }),
+      ...encodeSeqTrailer({ senderId: 0x0badcafe, sequence: (5n << 32n) | 9n }),
+      ...encodeRepaired([{ hi: 5, lo: 4, packets: 4, answered: true }]),
+    ]),
   ];
 }
 
