@@ -26,9 +26,10 @@ import {
   SequenceCounter,
   SequenceTracker,
 } from "./sequence.ts";
-import { RepairLog, seqAdd } from "./repair_log.ts";
-import { decodeNackPacket, decodeRepaired, type Nack, type RepairedRange } from "./repair_wire.ts";
-import { SYNC_FLAG_NOSYNC } from "../state/types.ts";
+import { RepairLog } from "./repair_log.ts";
+import { decodeNackPacket, decodeRepaired, type RepairedRange } from "./repair_wire.ts";
+import { answerNack } from "./repair.ts";
+import { BeaconSchedule } from "./beacon.ts";
 import { unwrapIPv4 } from "./ip.ts";
 import { PfsyncReceiver, type ReceiveMeta, type ReceiveVerdict } from "./receiver.ts";
 import { type Outgoing, PfsyncSender } from "./sender.ts";
@@ -149,16 +150,9 @@ export class PfsyncEngine {
   private readonly bulkPurge: boolean;
   private readonly tracker: SequenceTracker;
   private readonly healer: HealScheduler;
-  private readonly beaconMs: number;
-  private readonly fastBeaconMs: number;
+  private readonly beacons: BeaconSchedule;
   private readonly purgeDelayMs: number;
   private readonly repairOn: boolean;
-  /** When the last sequenced packet other than a beacon went out. */
-  private lastSentAt = 0;
-  /** Whether the next beacon is the last one of this quiet spell. */
-  private lastBeaconNext = false;
-  /** Delay of the next beacon after the last packet. */
-  private beaconDelay = 0;
   /** When a purge was first due; it waits while holes may still be repaired. */
   private purgeDueSince: number | undefined;
   /** The table epoch opened by the latest bulk request. */
@@ -169,8 +163,6 @@ export class PfsyncEngine {
   private lastPurged = 0;
   /** Source of the packet being handled (a BUS END's responder). */
   private packetSource = "";
-  /** When the beacon is due: after a real packet, not after a beacon. */
-  private beaconAt: number | undefined;
 
   constructor(table: StateTable, ports: PfsyncPorts, config: PfsyncEngineConfig) {
     this.table = table;
@@ -191,8 +183,10 @@ export class PfsyncEngine {
       repair: this.repairOn ? config.heal?.nack ?? {} : undefined,
     });
     this.healer = new HealScheduler(config.heal);
-    this.beaconMs = config.heal?.beaconMs ?? 1_000;
-    this.fastBeaconMs = Math.min(this.beaconMs, config.heal?.fastBeaconMs ?? 25);
+    this.beacons = new BeaconSchedule({
+      firstMs: config.heal?.fastBeaconMs,
+      lastMs: config.heal?.beaconMs,
+    });
     this.purgeDelayMs = config.heal?.purgeDelayMs ?? 250;
     this.sender = new PfsyncSender({
       maxupd: config.maxupd,
@@ -297,7 +291,11 @@ export class PfsyncEngine {
     }
     if (this.repairOn && result.verdict.accepted && bytes[3] === 0) {
       const nack = decodeNackPacket(bytes);
-      if (nack) this.answerNack(nack);
+      const resent = nack && answerNack(nack, this.config.hostId, this.table, this.sender);
+      if (resent !== undefined) {
+        this.stats.nackrcvd++;
+        this.stats.repairsent += resent;
+      }
     }
     this.apply(result.effects);
     this.drain();
@@ -334,13 +332,7 @@ export class PfsyncEngine {
       this.responder.tick(now, !this.requester.isPending);
     }
     this.apply(this.requester.tick(now));
-    if (this.beaconAt !== undefined && now >= this.beaconAt) {
-      // A quick beacon shows a tail loss at once; later ones (each twice as far from the
-      // last packet, the last at beaconMs) cover lost beacons: 25, 50, 100, 200, 400, 1,000 ms.
-      const next = this.beaconDelay * 2;
-      this.beaconDelay = next * 2 > this.beaconMs ? this.beaconMs : next;
-      this.beaconAt = this.lastBeaconNext ? undefined : this.lastSentAt + this.beaconDelay;
-      this.lastBeaconNext = this.beaconDelay >= this.beaconMs;
+    if (this.beacons.due(now)) {
       const idle = this.sender.pending === 0 && !this.sender.hasOutgoing &&
         this.pacer.backlog === 0;
       if (idle) this.sender.beacon();
@@ -355,7 +347,7 @@ export class PfsyncEngine {
       this.responder.nextDeadline(),
       this.requester.nextDeadline(),
       this.pacer.nextDeadline(this.ports.now()),
-      this.beaconAt,
+      this.beacons.deadline,
       this.purge?.at,
       this.tracker.nextDeadline(this.ports.now()),
       // While a bulk update is pending the request waits; its end reschedules.
@@ -519,43 +511,6 @@ export class PfsyncEngine {
     if (lost > 0) this.lost(lost, source, now);
   }
 
-  /**
-   * A peer's NACK for our packets: the current version of every state they
-   * carried (a full UPD, or a DEL_C when the state is gone), then the marker.
-   * More than MAX_REPAIR_PACKETS asked at once are answered "forgotten": so
-   * large a loss is cheaper to heal with a bulk update.
-   */
-  private answerNack(nack: Nack): void {
-    if (nack.senderId !== this.config.hostId >>> 0) return;
-    this.stats.nackrcvd++;
-    const seen = new Set<string>();
-    let budget = MAX_REPAIR_PACKETS;
-    const visit = (idHi: number, idLo: number, creatorId: number) => {
-      const tag = `${idHi}:${idLo}:${creatorId}`;
-      if (seen.has(tag)) return;
-      seen.add(tag);
-      const key = { id: (BigInt(idHi) << 32n) | BigInt(idLo), creatorId };
-      const state = this.table.get(key);
-      if (!state) this.sender.repairDelete(key);
-      else if (!(state.syncFlags & SYNC_FLAG_NOSYNC)) this.sender.fullUpdate(state);
-      else return;
-      this.stats.repairsent++;
-    };
-    const marks: RepairedRange[] = [];
-    for (const range of nack.ranges) {
-      let answered = range.packets <= budget;
-      if (answered) {
-        budget -= range.packets;
-        for (let i = 0; i < range.packets; i++) {
-          const seq = seqAdd(range.hi, range.lo, i);
-          if (this.sender.repairLookup(seq.hi, seq.lo, visit) === "gone") answered = false;
-        }
-      }
-      marks.push({ ...range, answered });
-    }
-    this.sender.repairDone(marks);
-  }
-
   private lost(count: number, source: string, now: number): void {
     this.stats.seqgaps += count;
     this.healer.onLoss(count, now);
@@ -588,12 +543,7 @@ export class PfsyncEngine {
     this.pacer.release(now, (out) => {
       const to = out.to ?? defaultTo;
       // Unicast packets carry no sequence: they neither need nor cancel a beacon.
-      if (this.sequenced && !out.beacon && out.to === undefined) {
-        this.lastSentAt = now;
-        this.beaconDelay = this.fastBeaconMs;
-        this.beaconAt = now + this.fastBeaconMs;
-        this.lastBeaconNext = this.fastBeaconMs >= this.beaconMs;
-      }
+      if (this.sequenced && !out.beacon && out.to === undefined) this.beacons.packetSent(now);
       try {
         const pending = this.ports.send(out.bytes, to);
         this.stats.opackets++;
@@ -615,8 +565,6 @@ export class PfsyncEngine {
   }
 }
 
-/** Packets one NACK may have repaired; beyond that a bulk update is the cheaper cure. */
-const MAX_REPAIR_PACKETS = 4_096;
 /** How often a due purge looks again while sequence holes are open, and for how long at most. */
 const PURGE_RECHECK_MS = 50;
 const PURGE_MAX_WAIT_MS = 2_000;
