@@ -103,8 +103,8 @@ export interface RepairTiming {
   readonly minDelayMs?: number;
   /**
    * Shortest wait for the repair marker before the NACK is repeated; it
-   * grows to twice the slowest answer seen in the last 10 s (plus the
-   * minimum NACK delay), at most 1 s.
+   * grows to twice the smoothed answer time (plus the minimum NACK delay),
+   * at most 1 s. A marker for a later NACK repeats an earlier one at once.
    */
   readonly retryMs?: number;
   /**
@@ -168,9 +168,8 @@ export class SequenceTracker {
   /** The latest arrival of a reordered packet seen recently, after its hole opened. */
   private lateMs = 0;
   private lateAt = -Infinity;
-  /** The slowest recent answer to a NACK (NACK to marker), for the retry wait. */
+  /** The smoothed time from a NACK to its marker, for the retry wait. */
   private answerMs = 0;
-  private answerAt = -Infinity;
 
   /**
    * `repair`: holes of senders that name themselves (a sender id) are NACKed
@@ -190,7 +189,7 @@ export class SequenceTracker {
         minDelayMs: options.repair.minDelayMs ?? 10,
         retryMs: options.repair.retryMs ?? 50,
         maxTries: options.repair.maxTries ?? 4,
-        maxAgeMs: options.repair.maxAgeMs ?? 5_000,
+        maxAgeMs: options.repair.maxAgeMs ?? 30_000,
       }
       : undefined;
   }
@@ -382,13 +381,12 @@ export class SequenceTracker {
     const first = Math.max(start, s.top - SEQ_WINDOW + 1);
     const last = Math.min(start + range.packets - 1, s.top);
     if (!(first <= last)) return result;
+    let answeredNackAt = -1;
     const close = (p: number) => {
       const hole = s.holes.get(p);
       if (!hole) return;
       s.holes.delete(p);
-      if (hole.nackedAt >= 0 && result.repaired + result.lost === 0) {
-        this.noteAnswer(now - hole.nackedAt, now);
-      }
+      if (hole.nackedAt > answeredNackAt) answeredNackAt = hole.nackedAt;
       if (answered) result.repaired++;
       else {
         result.lost++;
@@ -400,6 +398,17 @@ export class SequenceTracker {
       for (const p of [...s.holes.keys()]) if (p >= first && p <= last) close(p);
     } else {
       for (let p = first; p <= last; p++) close(p);
+    }
+    if (answeredNackAt >= 0) {
+      this.noteAnswer(now - answeredNackAt);
+      // The sender answers in order: a hole NACKed before the NACK just answered, still
+      // open, lost its NACK or its marker — ask again now rather than after the retry wait.
+      const dueAgain = now - this.retryMs();
+      for (const hole of s.holes.values()) {
+        if (hole.tries > 0 && hole.nackedAt < answeredNackAt) {
+          hole.nackedAt = Math.min(hole.nackedAt, dueAgain);
+        }
+      }
     }
     return result;
   }
@@ -431,16 +440,15 @@ export class SequenceTracker {
     return s.senderId !== 0 ? this.repair : undefined;
   }
 
-  /** The wait before a NACK is repeated now (see RepairTiming.retryMs). */
-  retryMs(now: number): number {
+  /** The wait before a NACK is repeated (see RepairTiming.retryMs). */
+  retryMs(_now = 0): number {
     const min = this.repair?.retryMs ?? 0;
-    const slowest = now - this.answerAt < LATENESS_MEMORY_MS ? this.answerMs : 0;
-    return Math.min(1_000, Math.max(min, 2 * slowest + (this.repair?.minDelayMs ?? 0)));
+    return Math.min(1_000, Math.max(min, 2 * this.answerMs + (this.repair?.minDelayMs ?? 0)));
   }
 
-  private noteAnswer(ms: number, now: number): void {
-    if (now - this.answerAt >= LATENESS_MEMORY_MS || ms >= this.answerMs) this.answerMs = ms;
-    this.answerAt = now;
+  /** A smoothed NACK-to-marker time (1/8 of each new sample, as TCP smooths its RTT). */
+  private noteAnswer(ms: number): void {
+    this.answerMs = this.answerMs === 0 ? ms : this.answerMs + (ms - this.answerMs) / 8;
   }
 
   private noteLateness(ms: number, now: number): void {

@@ -236,19 +236,35 @@ Deno.test("SequenceTracker with repair: a sender that answers is asked again unt
   assertEquals(t.expire(1_000), 1, "lost once it is maxAgeMs old");
 });
 
-Deno.test("SequenceTracker: a slow answer widens the NACK retry, up to 1 s, for 10 s", () => {
+Deno.test("SequenceTracker: the NACK retry follows the smoothed answer time, up to 1 s", () => {
   const t = new SequenceTracker({ repair: { minDelayMs: 20, retryMs: 50 } });
-  assertEquals(t.retryMs(0), 50);
+  assertEquals(t.retryMs(), 50);
   t.observe(trailer(0), "a", 0);
   t.observe(trailer(3), "a", 0); // 1, 2 missing
   t.dueNacks(20);
   t.repaired(5, { hi: 7, lo: 1, packets: 2 }, true, 220); // answered 200 ms after the NACK
-  assertEquals(t.retryMs(220), 420);
-  t.observe(trailer(5), "a", 300);
+  assertEquals(t.retryMs(), 420);
+  t.observe(trailer(5), "a", 300); // 4 missing
   t.dueNacks(320);
-  t.repaired(5, { hi: 7, lo: 4, packets: 1 }, true, 1_320);
-  assertEquals(t.retryMs(1_320), 1_000, "at most 1 s");
-  assertEquals(t.retryMs(11_400), 50, "forgotten 10 s later");
+  t.repaired(5, { hi: 7, lo: 4, packets: 1 }, true, 328); // 8 ms: 200 + (8 - 200) / 8 = 176
+  assertEquals(t.retryMs(), 372);
+  t.observe(trailer(7), "a", 400);
+  t.dueNacks(420);
+  t.repaired(5, { hi: 7, lo: 6, packets: 1 }, true, 5_420);
+  assertEquals(t.retryMs(), 1_000, "at most 1 s");
+});
+
+Deno.test("SequenceTracker: a marker for a later NACK repeats an earlier unanswered one at once", () => {
+  const t = new SequenceTracker({ repair: { minDelayMs: 10, retryMs: 100 } });
+  t.observe(trailer(0), "a", 0);
+  t.observe(trailer(2), "a", 0); // 1 missing
+  assertEquals(t.dueNacks(10)[0].ranges, [{ hi: 7, lo: 1, packets: 1 }]);
+  t.observe(trailer(4), "a", 20); // 3 missing
+  assertEquals(t.dueNacks(30)[0].ranges, [{ hi: 7, lo: 3, packets: 1 }]);
+  assertEquals(t.dueNacks(35), [], "the first NACK's retry is 100 ms away");
+  // The answer to the second NACK arrives; the first one's never came: it was lost.
+  t.repaired(5, { hi: 7, lo: 3, packets: 1 }, true, 35);
+  assertEquals(t.dueNacks(35)[0].ranges, [{ hi: 7, lo: 1, packets: 1 }]);
 });
 
 Deno.test("SequenceTracker: reordering seen widens the NACK delay, up to the reorder time", () => {
