@@ -103,7 +103,7 @@ async function lossCase(): Promise<string[]> {
         "backup which packets never arrived, it NACKs them (10 ms after the gap, longer when " +
         "the link reorders), and the master re-sends the states those packets carried as they " +
         "are now (a full update, or a delete for a state that is gone). Packets the master no " +
-        "longer remembers, or that stay missing for 5 s, fall back to a bulk update once the " +
+        "longer remembers, or that stay missing for 30 s, fall back to a bulk update once the " +
         "link is quiet, whose end purges the learned states the master no longer has.",
       "",
     );
@@ -178,7 +178,9 @@ async function jitterCase(): Promise<string[]> {
   }
   rows.push(
     "",
-    "Times are from the end of the fault (the NFQUEUE rule removed). Reordering loses " +
+    "Times are from the end of the fault (the NFQUEUE rule removed once A's send queues " +
+      "drained under it; packets the queue still holds then arrive with their delay). " +
+      "Reordering loses " +
       "nothing, with one trap: a delete that overtakes its state's insert or update would let " +
       "the late record create a state the master no longer has; the backup remembers deleted " +
       "states for 2 s (lib/pfsync/tombstones.ts) and refuses such records (counted `stale`). " +
