@@ -28,7 +28,7 @@ import {
 } from "./sequence.ts";
 import { RepairLog } from "./repair_log.ts";
 import { decodeNackPacket, decodeRepaired, type RepairedRange } from "./repair_wire.ts";
-import { answerNack } from "./repair.ts";
+import { answerNack, RepairBudget } from "./repair.ts";
 import { BeaconSchedule } from "./beacon.ts";
 import { unwrapIPv4 } from "./ip.ts";
 import { PfsyncReceiver, type ReceiveMeta, type ReceiveVerdict } from "./receiver.ts";
@@ -151,6 +151,7 @@ export class PfsyncEngine {
   private readonly tracker: SequenceTracker;
   private readonly healer: HealScheduler;
   private readonly beacons: BeaconSchedule;
+  private readonly repairBudget = new RepairBudget();
   private readonly purgeDelayMs: number;
   private readonly repairOn: boolean;
   /** When a purge was first due; it waits while holes may still be repaired. */
@@ -291,7 +292,8 @@ export class PfsyncEngine {
     }
     if (this.repairOn && result.verdict.accepted && bytes[3] === 0) {
       const nack = decodeNackPacket(bytes);
-      const resent = nack && answerNack(nack, this.config.hostId, this.table, this.sender);
+      const resent = nack &&
+        answerNack(nack, this.config.hostId, this.table, this.sender, this.repairBudget, now);
       if (resent !== undefined) {
         this.stats.nackrcvd++;
         this.stats.repairsent += resent;

@@ -14,6 +14,7 @@ import {
   MAX_REPAIR_RANGES,
 } from "../../lib/pfsync/repair_wire.ts";
 import { RepairLog, seqAdd } from "../../lib/pfsync/repair_log.ts";
+import { MAX_REPAIR_PACKETS, RepairBudget } from "../../lib/pfsync/repair.ts";
 import {
   encodeFrame,
   encodeSeqTrailer,
@@ -523,4 +524,47 @@ Deno.test("describeTrailing() names what follows the records, for pfsyncd decode
     [new Uint8Array([...upd, ...nack.subarray(0, 14)]), "NACK (malformed)"],
   ];
   for (const [packet, text] of cases) assertEquals(describeTrailing(packet, 4), text);
+});
+
+Deno.test("RepairBudget: a burst of its rate, refilled over a second", () => {
+  const b = new RepairBudget(100);
+  assertEquals([b.take(0, 60), b.take(0, 41), b.take(0, 40)], [true, false, true]);
+  assertEquals(b.take(100, 11), false, "10 tokens back after 100 ms");
+  assertEquals(b.take(100, 10), true);
+  assertEquals([b.take(10_000, 100), b.take(10_000, 1)], [true, false], "never more than 100");
+});
+
+Deno.test("PfsyncEngine: NACKs beyond the repair budget are answered 'forgotten'", () => {
+  const p = lossyPair({ insertDelayMs: 10 });
+  let insSeq: { hi: number; lo: number } | undefined;
+  const markers: boolean[] = [];
+  p.drop = (from, bytes) => {
+    if (from !== p.a) return false;
+    if (bytes[2] === PFSYNC_ACT_INS && !insSeq) {
+      const v = new DataView(bytes.buffer, bytes.byteOffset);
+      const end = 4 + bytes[3] * 224;
+      insSeq = { hi: v.getUint32(end + 8), lo: v.getUint32(end + 12) };
+    }
+    if (isBeacon(bytes) && bytes.length > 20) markers.push(decodeRepaired(bytes, 20)![0].answered);
+    return false;
+  };
+  p.a.table.insert(makeState({ creatorId: 0x10000000 }), "local");
+  p.seg.run(20);
+  assert(insSeq, "A sent its INS");
+  const ask = (range: { hi: number; lo: number }, packets: number) => {
+    const nack = encodeNack({ senderId: 0x10000000, ranges: [{ ...range, packets }] });
+    p.a.engine.receive(
+      { ttl: 255, onSyncInterface: true, source: "10.0.0.2" },
+      new Uint8Array([2, 0, PFSYNC_ACT_UPD_C, 0, ...nack]),
+    );
+    p.seg.pump();
+  };
+  ask(insSeq, 1);
+  ask({ hi: 1, lo: 2 }, MAX_REPAIR_PACKETS - 1); // spends the rest of the budget
+  ask(insSeq, 1);
+  p.seg.run(1_000); // the budget refills
+  ask(insSeq, 1);
+  ask({ hi: 1, lo: 2 }, MAX_REPAIR_PACKETS + 1); // more than ever fits: not even tried
+  assertEquals(markers, [true, false, false, true, false]);
+  assertEquals(p.a.engine.stats.repairsent, 2);
 });
