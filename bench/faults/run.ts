@@ -74,7 +74,7 @@ async function lossCase(): Promise<string[]> {
           ? "`tc netem loss N% delay 50ms 50ms` on both sync interfaces"
           : "nftables `numgen random` drop of protocol 240 on both sync interfaces — this kernel " +
             "has no sch_netem (CONFIG_NET_SCH_NETEM unset), so no jitter here: jitter is case 1b"
-      }, both ways (so NACKs and repairs are lost too). The loss ends once A's send queues ` +
+      }. The drop works both ways, so NACKs and repairs are lost too. The loss ends once A's send queues ` +
       "have drained under it (updates coalesce for up to 1 s); the time to equal is measured " +
       "from there, by polling both agents' `states.digest` every 10 ms and confirming with a " +
       `full comparison. One bulk update of the table took ${ms(bulkMs)}. Difference = ` +
