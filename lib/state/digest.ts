@@ -17,6 +17,7 @@
  * IPv6 otherwise (lib/state/addr.ts readPfAddr). Hashing the flag and the
  * bytes therefore matches the text exactly without formatting it.
  */
+import { mix32 } from "./index.ts";
 import { OFF } from "./record.ts";
 import type { StateTable } from "./table.ts";
 import { AF_INET, PF_IN } from "./types.ts";
@@ -48,13 +49,7 @@ function mix(h: number, w: number): number {
 }
 
 function finish(h: number): number {
-  h ^= WORDS * 4;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return mix32(h ^ (WORDS * 4));
 }
 
 /** 1 when the address at `o` prints as IPv4 text (AF_INET and a zero tail). */
