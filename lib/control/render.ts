@@ -42,6 +42,7 @@ const PFSYNC_COUNTER_LINES: readonly CounterLine[] = [
   ["nackrcvd", 1, "repair request(s) answered"],
   ["repairsent", 1, "state(s) re-sent as repairs"],
   ["seqrepaired", 1, "lost packet(s) repaired"],
+  ["badrepair", 2, "malformed repair block(s) ignored"],
 ];
 
 // carpstats in netstat's order; badif, oerrors, preempt and ownpackets are

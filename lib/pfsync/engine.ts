@@ -27,7 +27,14 @@ import {
   SequenceTracker,
 } from "./sequence.ts";
 import { RepairLog } from "./repair_log.ts";
-import { decodeNackPacket, decodeRepaired, type RepairedRange } from "./repair_wire.ts";
+import {
+  decodeNackPacket,
+  decodeRepaired,
+  hasMagicAt,
+  looksLikeNack,
+  REPAIRED_MAGIC,
+  type RepairedRange,
+} from "./repair_wire.ts";
 import { answerNack, RepairBudget } from "./repair.ts";
 import { BeaconSchedule } from "./beacon.ts";
 import { unwrapIPv4 } from "./ip.ts";
@@ -290,11 +297,12 @@ export class PfsyncEngine {
     if (this.sequenced && arrived(result.verdict)) {
       this.observeTrailer(meta.source, bytes, now, result.verdict.accepted);
     }
-    if (this.repairOn && result.verdict.accepted && bytes[3] === 0) {
+    if (this.repairOn && result.verdict.accepted && looksLikeNack(bytes)) {
       const nack = decodeNackPacket(bytes);
       const resent = nack &&
         answerNack(nack, this.config.hostId, this.table, this.sender, this.repairBudget, now);
-      if (resent !== undefined) {
+      if (!nack) this.stats.badrepair++;
+      else if (resent !== undefined) {
         this.stats.nackrcvd++;
         this.stats.repairsent += resent;
       }
@@ -492,8 +500,10 @@ export class PfsyncEngine {
     } else if ("lost" in seen && seen.lost > 0) this.lost(seen.lost, source, now);
     // A marker rides on an empty UPD_C, which is always accepted: one on a set-aside packet is not.
     if (this.repairOn && accepted && magic === SEQ_MAGIC) {
-      const marks = decodeRepaired(bytes, end + SEQ_TRAILER_SIZE);
+      const at = end + SEQ_TRAILER_SIZE;
+      const marks = decodeRepaired(bytes, at);
       if (marks) this.onRepaired(view.getUint32(end + 4), marks, source, now);
+      else if (hasMagicAt(bytes, at, REPAIRED_MAGIC)) this.stats.badrepair++;
     }
   }
 

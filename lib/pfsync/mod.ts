@@ -79,6 +79,7 @@ export {
   describeTrailing,
   encodeNack,
   encodeRepaired,
+  hasMagicAt,
   looksLikeNack,
   MAX_REPAIR_RANGES,
   type Nack,

@@ -111,8 +111,13 @@ export function decodeNackPacket(packet: Uint8Array): Nack | undefined {
 
 /** Whether a packet starts like a NACK (an empty UPD_C with PSN1 behind it). */
 export function looksLikeNack(packet: Uint8Array): boolean {
-  return packet.length >= PFSYNC_HDRLEN + 4 && packet[2] === PFSYNC_ACT_UPD_C &&
-    packet[3] === 0 && viewOf(packet).getUint32(PFSYNC_HDRLEN) === NACK_MAGIC;
+  return packet[2] === PFSYNC_ACT_UPD_C && packet[3] === 0 &&
+    hasMagicAt(packet, PFSYNC_HDRLEN, NACK_MAGIC);
+}
+
+/** Whether a block starting with `magic` sits at `at` (well formed or not). */
+export function hasMagicAt(bytes: Uint8Array, at: number, magic: number): boolean {
+  return at >= 0 && bytes.length - at >= 4 && viewOf(bytes).getUint32(at) === magic;
 }
 
 /** The marker block (placed behind the PSQ1 trailer). */

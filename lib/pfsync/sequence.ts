@@ -295,16 +295,11 @@ export class SequenceTracker {
    */
   expire(now: number): number {
     let lost = 0;
-    const retry = this.retryMs(now);
+    const timing = this.timing(now);
     for (const s of this.senders.values()) {
       const repair = this.repairs(s);
       for (const [p, hole] of s.holes) {
-        const gone = !repair
-          ? now - hole.openedAt >= this.reorderMs
-          : s.answers
-          ? now - hole.openedAt >= repair.maxAgeMs
-          : hole.tries >= repair.maxTries && now - hole.nackedAt >= retry;
-        if (!gone) {
+        if (now < this.lostAt(s, hole, timing)) {
           // Unrepaired holes open in order: the first one still young ends the sweep.
           if (!repair) break;
           continue;
@@ -323,11 +318,9 @@ export class SequenceTracker {
    */
   dueNacks(now: number): DueNack[] {
     const out: DueNack[] = [];
-    const delay = this.nackDelayMs(now);
-    const retry = this.retryMs(now);
+    const timing = this.timing(now);
     for (const s of this.senders.values()) {
-      const repair = this.repairs(s);
-      if (!repair || s.holes.size === 0) continue;
+      if (!this.repairs(s) || s.holes.size === 0) continue;
       const ranges: DueNack["ranges"] = [];
       let runStart = -1, runEnd = -1;
       const close = () => {
@@ -341,10 +334,7 @@ export class SequenceTracker {
         runStart = -1;
       };
       for (const [p, hole] of s.holes) {
-        const due = hole.tries === 0
-          ? now - hole.openedAt >= delay
-          : (s.answers || hole.tries < repair.maxTries) && now - hole.nackedAt >= retry;
-        if (!due) continue;
+        if (now < this.nackAt(s, hole, timing)) continue;
         if (runStart >= 0 && p === runEnd + 1) runEnd = p;
         else {
           close();
@@ -415,33 +405,48 @@ export class SequenceTracker {
 
   /** When expire() or dueNacks() next has something to do, or undefined. */
   nextDeadline(now = 0): number | undefined {
-    let next: number | undefined;
-    const delay = this.nackDelayMs(now);
-    const retry = this.retryMs(now);
+    let next = Infinity;
+    const timing = this.timing(now);
     for (const s of this.senders.values()) {
-      const repair = this.repairs(s);
       for (const hole of s.holes.values()) {
-        const at = !repair
-          ? hole.openedAt + this.reorderMs
-          : hole.tries === 0
-          ? hole.openedAt + delay
-          : s.answers
-          ? Math.min(hole.nackedAt + retry, hole.openedAt + repair.maxAgeMs)
-          : hole.nackedAt + retry;
-        if (next === undefined || at < next) next = at;
+        next = Math.min(next, this.nackAt(s, hole, timing), this.lostAt(s, hole, timing));
         // Without repair, holes open in order: the first in the map is the oldest.
-        if (!repair) break;
+        if (!this.repairs(s)) break;
       }
     }
-    return next;
+    return next === Infinity ? undefined : next;
   }
 
   private repairs(s: Sender): Required<RepairTiming> | undefined {
     return s.senderId !== 0 ? this.repair : undefined;
   }
 
+  private timing(now: number): { readonly delay: number; readonly retry: number } {
+    return { delay: this.nackDelayMs(now), retry: this.retryMs() };
+  }
+
+  /** When the hole's next NACK is due (Infinity: never — no repair, or tries used up). */
+  private nackAt(s: Sender, hole: Hole, t: { delay: number; retry: number }): number {
+    const repair = this.repairs(s);
+    if (!repair) return Infinity;
+    if (hole.tries === 0) return hole.openedAt + t.delay;
+    return s.answers || hole.tries < repair.maxTries ? hole.nackedAt + t.retry : Infinity;
+  }
+
+  /**
+   * When the hole counts as lost: after reorderMs without repair; for a sender
+   * that answers NACKs at maxAgeMs; for one that never did, a retry wait after
+   * its last NACK once maxTries were sent.
+   */
+  private lostAt(s: Sender, hole: Hole, t: { delay: number; retry: number }): number {
+    const repair = this.repairs(s);
+    if (!repair) return hole.openedAt + this.reorderMs;
+    if (s.answers) return hole.openedAt + repair.maxAgeMs;
+    return hole.tries >= repair.maxTries ? hole.nackedAt + t.retry : Infinity;
+  }
+
   /** The wait before a NACK is repeated (see RepairTiming.retryMs). */
-  retryMs(_now = 0): number {
+  retryMs(): number {
     const min = this.repair?.retryMs ?? 0;
     return Math.min(1_000, Math.max(min, 2 * this.answerMs + (this.repair?.minDelayMs ?? 0)));
   }

@@ -33,6 +33,8 @@ export const PFSYNC_COUNTERS = [
   "repairsent",
   /** Missing packets whose states a repair brought. */
   "seqrepaired",
+  /** NACKs and repair markers that were cut short or malformed, and ignored. */
+  "badrepair",
 ] as const;
 
 export type PfsyncCounter = typeof PFSYNC_COUNTERS[number];
@@ -70,6 +72,7 @@ const LINES: readonly (readonly [PfsyncCounter, string, string, number])[] = [
   ["nackrcvd", "repair request answered", "repair requests answered", 1],
   ["repairsent", "state re-sent as a repair", "states re-sent as repairs", 1],
   ["seqrepaired", "lost packet repaired", "lost packets repaired", 1],
+  ["badrepair", "malformed repair block ignored", "malformed repair blocks ignored", 2],
 ];
 
 /** The `netstat -s -p pfsync` block: "pfsync:" then one tab-indented line a counter. */

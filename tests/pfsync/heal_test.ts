@@ -111,6 +111,25 @@ function firstOf(action: number): (bytes: Uint8Array) => boolean {
   };
 }
 
+/** `rounds` bursts of 3 inserts on A whose packets (beacons included) are held back, not delivered. */
+function heldFromA(p: Pair, rounds: number): Uint8Array[] {
+  const held: Uint8Array[] = [];
+  p.seg.tap = (pk) => {
+    if (pk.from !== p.a) return pk.bytes;
+    held.push(pk.bytes);
+    return undefined;
+  };
+  for (let i = 0; i < rounds; i++) {
+    insertOnA(p, 3);
+    p.seg.run(1_100);
+  }
+  p.seg.tap = undefined;
+  return held;
+}
+
+/** A's packets as B's receive path sees them. */
+const FROM_A = { ttl: 255, onSyncInterface: true, source: "10.0.0.1" };
+
 function insertOnA(p: Pair, count: number): State[] {
   const states = Array.from({ length: count }, () => makeState({ creatorId: 0x10000000 }));
   for (const s of states) p.a.table.insert(s, "local");
@@ -215,21 +234,10 @@ Deno.test("PfsyncEngine: the beacon after the last packet reveals its loss on an
 
 Deno.test("PfsyncEngine: packets reordered within the reorder time are not loss", () => {
   const p = pair();
-  const { seg, a, b } = p;
-  const held: Uint8Array[] = [];
-  seg.tap = (pk) => {
-    if (pk.from !== a) return pk.bytes;
-    held.push(pk.bytes);
-    return undefined;
-  };
-  for (let i = 0; i < 4; i++) {
-    insertOnA(p, 3);
-    seg.run(1_100);
-  }
-  const meta = { ttl: 255, onSyncInterface: true, source: "10.0.0.1" };
+  const { seg, b } = p;
+  const held = heldFromA(p, 4);
   const order = [0, 2, 1, ...held.keys()].filter((v, i, all) => all.indexOf(v) === i);
-  for (const i of order) b.engine.receive(meta, held[i]);
-  seg.tap = undefined;
+  for (const i of order) b.engine.receive(FROM_A, held[i]);
   seg.run(3_000);
   assertEquals(b.engine.stats.seqgaps, 0);
   assertEquals(b.table.size, 12);
@@ -380,24 +388,13 @@ Deno.test("HealScheduler: a clean bulk update ends the back-off run", () => {
 Deno.test("PfsyncEngine: no hole expires while packets still wait in the socket (tick with backlog)", () => {
   for (const backlog of [true, false]) {
     const p = pair();
-    const { seg, a, b } = p;
-    const held: Uint8Array[] = [];
-    seg.tap = (pk) => {
-      if (pk.from !== a) return pk.bytes;
-      held.push(pk.bytes);
-      return undefined;
-    };
-    for (let i = 0; i < 3; i++) {
-      insertOnA(p, 3);
-      seg.run(1_100);
-    }
-    seg.tap = undefined;
-    const meta = { ttl: 255, onSyncInterface: true, source: "10.0.0.1" };
-    b.engine.receive(meta, held[0]);
-    b.engine.receive(meta, held[2]); // held[1] still "in the socket"
+    const { seg, b } = p;
+    const held = heldFromA(p, 3);
+    b.engine.receive(FROM_A, held[0]);
+    b.engine.receive(FROM_A, held[2]); // held[1] still "in the socket"
     b.engine.tick(seg.now + 1_000, backlog);
-    b.engine.receive(meta, held[1]);
-    for (const rest of held.slice(3)) b.engine.receive(meta, rest);
+    b.engine.receive(FROM_A, held[1]);
+    for (const rest of held.slice(3)) b.engine.receive(FROM_A, rest);
     b.engine.tick(seg.now + 1_001);
     assertEquals(b.engine.stats.seqgaps, backlog ? 0 : 1, `backlog ${backlog}`);
   }

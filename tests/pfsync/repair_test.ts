@@ -160,6 +160,9 @@ Deno.test("RepairLog keeps the keys each packet carried, by sequence", () => {
   assertEquals(keysOf(wide, 0, 1), ["gone", []], "its first key was overwritten");
   assertEquals(keysOf(wide, 0, 2)[1].length, 5);
   assertEquals(keysOf(wide, 0, 3), ["ok", ["0:20@1"]]);
+  // The README's "about 1.7 MiB" for the default rings.
+  const bytes = new RepairLog().byteLength;
+  assert(bytes > 1.6 * 2 ** 20 && bytes < 1.8 * 2 ** 20, `${bytes} bytes`);
   assertThrows(() => new RepairLog({ packets: 3 }), RangeError);
   assertThrows(() => new RepairLog({ keys: 100 }), RangeError);
 });
@@ -567,4 +570,26 @@ Deno.test("PfsyncEngine: NACKs beyond the repair budget are answered 'forgotten'
   ask({ hi: 1, lo: 2 }, MAX_REPAIR_PACKETS + 1); // more than ever fits: not even tried
   assertEquals(markers, [true, false, false, true, false]);
   assertEquals(p.a.engine.stats.repairsent, 2);
+});
+
+Deno.test("PfsyncEngine: a malformed NACK or repair marker is ignored and counted (badrepair)", () => {
+  const p = lossyPair();
+  const meta = { ttl: 255, onSyncInterface: true, source: "10.0.0.2" };
+  const upd = encodeFrame({ action: PFSYNC_ACT_UPD_C, records: [] });
+  const nack = encodeNack({ senderId: 0x10000000, ranges: [{ hi: 1, lo: 2, packets: 3 }] });
+  const sentBefore = p.a.sent + p.a.beacons;
+  // Cut short: the range count promises more than the packet holds.
+  p.a.engine.receive(meta, new Uint8Array([...upd, ...nack.subarray(0, nack.length - 1)]));
+  p.seg.pump();
+  assertEquals([p.a.engine.stats.badrepair, p.a.engine.stats.nackrcvd], [1, 0]);
+  assertEquals(p.a.sent + p.a.beacons, sentBefore, "nothing answered");
+  // A marker behind a sequence trailer, with zero ranges.
+  const mark = encodeRepaired([{ hi: 1, lo: 2, packets: 1, answered: true }]);
+  mark[5] = 0;
+  const seq = encodeSeqTrailer({ senderId: 0x10000001, sequence: (9n << 32n) | 1n });
+  assertEquals(p.a.engine.receive(meta, new Uint8Array([...upd, ...seq, ...mark])).accepted, true);
+  assertEquals(p.a.engine.stats.badrepair, 2);
+  // Well-formed ones are not counted.
+  p.a.engine.receive(meta, new Uint8Array([...upd, ...nack]));
+  assertEquals(p.a.engine.stats.badrepair, 2);
 });

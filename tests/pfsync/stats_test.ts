@@ -4,7 +4,7 @@ import { formatPfsyncStats, newPfsyncStats, PFSYNC_COUNTERS } from "../../lib/pf
 
 Deno.test("newPfsyncStats() has the 16 counters of FreeBSD 6.x in struct order, then ours", () => {
   assertEquals(Object.keys(newPfsyncStats()), [...PFSYNC_COUNTERS]);
-  assertEquals(PFSYNC_COUNTERS.length, 22);
+  assertEquals(PFSYNC_COUNTERS.length, 23);
   assertEquals(PFSYNC_COUNTERS.slice(16), [
     "seqgaps",
     "bulkpurged",
@@ -12,6 +12,7 @@ Deno.test("newPfsyncStats() has the 16 counters of FreeBSD 6.x in struct order, 
     "nackrcvd",
     "repairsent",
     "seqrepaired",
+    "badrepair",
   ]);
 });
 
@@ -24,7 +25,7 @@ Deno.test("formatPfsyncStats() renders netstat -s -p pfsync", () => {
   const text = formatPfsyncStats(stats);
   const lines = text.split("\n");
   assertEquals(lines[0], "pfsync:");
-  assertEquals(lines.length, 23);
+  assertEquals(lines.length, 24);
   assertEquals(lines[1], "\t12 packets received (IPv4)");
   assertEquals(lines[4], "\t\t1 packet discarded for bad ttl");
   assertEquals(lines.includes("\t\t2 stale states"), true);
@@ -36,7 +37,8 @@ Deno.test("formatPfsyncStats() renders netstat -s -p pfsync", () => {
   stats.nackrcvd = 2;
   stats.repairsent = 1;
   stats.seqrepaired = 4;
-  const ours = formatPfsyncStats(stats).split("\n").slice(-6);
+  stats.badrepair = 1;
+  const ours = formatPfsyncStats(stats).split("\n").slice(-7);
   assertEquals(ours, [
     "\t1 packet lost (sequence gap)",
     "\t3 stale states purged by bulk update",
@@ -44,5 +46,6 @@ Deno.test("formatPfsyncStats() renders netstat -s -p pfsync", () => {
     "\t2 repair requests answered",
     "\t1 state re-sent as a repair",
     "\t4 lost packets repaired",
+    "\t\t1 malformed repair block ignored",
   ]);
 });
